@@ -1,0 +1,50 @@
+// swift-tools-version:6.0
+// VPNSLB: a software server load balancer for IPsec VPN gateway farms (IOS SLB semantics).
+// Layout and dependency direction: see README.md. Pure targets never import edge targets.
+import PackageDescription
+
+let package = Package(
+    name: "VPNSLB",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "slb", targets: ["slb"]),
+        .library(name: "SLBCore", targets: ["SLBCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        // MARK: pure targets
+        .target(name: "SLBWire"),
+        .target(name: "SLBConfig", dependencies: ["SLBWire"]),
+        .target(name: "SLBCore", dependencies: ["SLBWire", "SLBConfig"]),
+        .target(name: "SLBShow", dependencies: ["SLBCore", "SLBConfig", "SLBWire"]),
+        .target(name: "SLBSimulate", dependencies: ["SLBCore", "SLBConfig", "SLBWire"]),
+        .target(name: "IPsecCrypto"),
+        .target(name: "ESP", dependencies: ["IPsecCrypto", "SLBWire"]),
+        .target(name: "IKE", dependencies: ["IPsecCrypto", "ESP", "SLBWire"]),
+
+        // MARK: edge targets
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl",
+                       providers: [.apt(["libssl-dev"])]),
+        .target(name: "CryptoOpenSSL", dependencies: ["COpenSSL", "IPsecCrypto"]),
+
+        // MARK: executable
+        .executableTarget(name: "slb", dependencies: [
+            "SLBWire", "SLBConfig", "SLBCore", "SLBShow", "SLBSimulate",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        // MARK: tests
+        .testTarget(name: "SLBWireTests", dependencies: ["SLBWire"]),
+        .testTarget(name: "SLBConfigTests", dependencies: ["SLBConfig", "SLBWire"]),
+        .testTarget(name: "SLBCoreTests", dependencies: ["SLBCore", "SLBConfig", "SLBWire"]),
+        .testTarget(name: "SLBShowTests", dependencies: ["SLBShow", "SLBCore", "SLBConfig", "SLBWire"]),
+        .testTarget(name: "SLBSimulateTests", dependencies: ["SLBSimulate", "SLBShow", "SLBCore", "SLBConfig"]),
+        .testTarget(name: "ESPTests", dependencies: ["ESP", "IPsecCrypto", "CryptoOpenSSL"]),
+        .testTarget(name: "IKETests", dependencies: ["IKE", "ESP", "IPsecCrypto", "CryptoOpenSSL"]),
+        .testTarget(name: "CryptoOpenSSLTests", dependencies: ["CryptoOpenSSL", "IPsecCrypto"]),
+    ]
+)

@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// `slb`: the VPNSLB command. One subcommand per job; see README.md.
+struct SLB: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "slb",
+        abstract: "VPNSLB: IOS-style server load balancing for IPsec VPN gateway farms.",
+        subcommands: [])
+}
+
+SLB.main()
