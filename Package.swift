@@ -39,7 +39,8 @@ let package = Package(
 
         // MARK: tests
         .testTarget(name: "SLBWireTests", dependencies: ["SLBWire"]),
-        .testTarget(name: "SLBConfigTests", dependencies: ["SLBConfig", "SLBWire"]),
+        .testTarget(name: "SLBConfigTests", dependencies: ["SLBConfig", "SLBWire"],
+                    exclude: ["Fixtures"]),  // read from the source tree via #filePath
         .testTarget(name: "SLBCoreTests", dependencies: ["SLBCore", "SLBConfig", "SLBWire"]),
         .testTarget(name: "SLBShowTests", dependencies: ["SLBShow", "SLBCore", "SLBConfig", "SLBWire"],
                     resources: [.copy("Fixtures")]),
