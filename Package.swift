@@ -40,7 +40,8 @@ let package = Package(
         // MARK: tests
         .testTarget(name: "SLBWireTests", dependencies: ["SLBWire"]),
         .testTarget(name: "SLBConfigTests", dependencies: ["SLBConfig", "SLBWire"]),
-        .testTarget(name: "SLBCoreTests", dependencies: ["SLBCore", "SLBConfig", "SLBWire"]),
+        .testTarget(name: "SLBCoreTests", dependencies: ["SLBCore", "SLBConfig", "SLBWire", "SLBCoreAllocationCounter"]),
+        .target(name: "SLBCoreAllocationCounter", path: "Tests/SLBCoreAllocationCounter"),
         .testTarget(name: "SLBShowTests", dependencies: ["SLBShow", "SLBCore", "SLBConfig", "SLBWire"]),
         .testTarget(name: "SLBSimulateTests", dependencies: ["SLBSimulate", "SLBShow", "SLBCore", "SLBConfig"]),
         .testTarget(name: "ESPTests", dependencies: ["ESP", "IPsecCrypto", "CryptoOpenSSL"]),
