@@ -41,7 +41,8 @@ let package = Package(
         .testTarget(name: "SLBWireTests", dependencies: ["SLBWire"]),
         .testTarget(name: "SLBConfigTests", dependencies: ["SLBConfig", "SLBWire"],
                     exclude: ["Fixtures"]),  // read from the source tree via #filePath
-        .testTarget(name: "SLBCoreTests", dependencies: ["SLBCore", "SLBConfig", "SLBWire"]),
+        .testTarget(name: "SLBCoreTests", dependencies: ["SLBCore", "SLBConfig", "SLBWire", "SLBCoreAllocationCounter"]),
+        .target(name: "SLBCoreAllocationCounter", path: "Tests/SLBCoreAllocationCounter"),
         .testTarget(name: "SLBShowTests", dependencies: ["SLBShow", "SLBCore", "SLBConfig", "SLBWire"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "SLBSimulateTests", dependencies: ["SLBSimulate", "SLBShow", "SLBCore", "SLBConfig", "SLBWire"]),

@@ -12,10 +12,10 @@ extension Engine {
                             now: MonotonicTime) -> [EngineEvent] {
         let r = Int(real.index)
         guard reals.indices.contains(r) else { return [] }
-        let slice = reals[r].probeStart..<(reals[r].probeStart + reals[r].probeCount)
-        guard let i = slice.first(where: { configuration.probes[probeStates[$0].probe].name == probe }) else {
-            return []
-        }
+        var i = reals[r].probeStart
+        let end = i + reals[r].probeCount
+        while i < end, configuration.probes[probeStates[i].probe].name != probe { i += 1 }
+        guard i < end else { return [] }
         let definition = configuration.probes[probeStates[i].probe]
         let farm = farms[reals[r].farm]
         probeStates[i].seenResult = true

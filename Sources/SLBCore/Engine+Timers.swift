@@ -9,7 +9,10 @@ extension Engine {
     /// result is empty; it is an array so the contract can grow without breaking callers.
     public func expire(now: MonotonicTime) -> [EngineEvent] {
         let clock = now.nanoseconds
-        for v in vservers.indices {
+        // Index loops: see `decide` (no iterator frames in debug builds).
+        var v = 0
+        while v < vservers.count {
+            defer { v += 1 }
             let idle = vservers[v].idle
             while true {
                 let head = connections.idleHead[v]
@@ -20,7 +23,9 @@ extension Engine {
                 destroyConnection(head, now: now, purged: false)
             }
         }
-        for domain in stickyDomains.indices {
+        var domain = 0
+        while domain < stickyDomains.count {
+            defer { domain += 1 }
             while true {
                 let index = sticky.expired(domain: domain, now: clock)
                 guard index != noIndex else { break }
