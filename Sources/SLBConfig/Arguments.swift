@@ -18,7 +18,11 @@ struct Arguments {
         tokens = line.tokens
         endColumn = line.endColumn
         self.index = index
+        commandColumn = index > 0 && index <= tokens.count ? tokens[index - 1].column : 1
     }
+
+    /// Column of the command keyword (the word before the first argument).
+    let commandColumn: Int
 
     var isAtEnd: Bool { index >= tokens.count }
     var peek: Token? { index < tokens.count ? tokens[index] : nil }

@@ -78,12 +78,29 @@ public struct ConfigSession: Sendable {
         return ParseResult(configuration: configuration, diagnostics: ParseResult.ordered(all))
     }
 
+    /// Vservers still without a `virtual` are not part of the model the validator sees, so
+    /// their own omission and their farm references are checked here.
     private func incompleteVserverDiagnostics() -> [Diagnostic] {
-        draft.vservers.compactMap { vserver in
-            guard vserver.virtual == nil, !rejectedVirtuals.contains(vserver.name) else { return nil }
-            return Diagnostic(.error, at: location(.vserver(vserver.name)),
-                              "vserver \(vserver.name) has no virtual address: expected 'virtual A.B.C.D {udp PORT|esp}'")
+        var found: [Diagnostic] = []
+        for vserver in draft.vservers where vserver.virtual == nil {
+            let name = vserver.name
+            if !rejectedVirtuals.contains(name) {
+                found.append(Diagnostic(.error, at: location(.vserver(name)),
+                                        "vserver \(name) has no virtual address: expected 'virtual A.B.C.D {udp PORT|esp}'"))
+            }
+            if vserver.farm == nil {
+                found.append(Diagnostic(.error, at: location(.vserver(name)),
+                                        "vserver \(name) has no serverfarm: expected 'serverfarm NAME'"))
+            }
+            for (reference, key, what) in [(vserver.farm, SourceMap.Key.farmReference(vserver: name), "serverfarm"),
+                                           (vserver.backupFarm, .backupReference(vserver: name), "backup serverfarm")] {
+                if let reference, draft.farmIndex(reference) == nil {
+                    found.append(Diagnostic(.error, at: sources[key] ?? location(.vserver(name)),
+                                            "vserver \(name) uses unknown \(what) \(reference)"))
+                }
+            }
         }
+        return found
     }
 
     func location(_ key: SourceMap.Key) -> SourceLocation {

@@ -56,9 +56,8 @@ extension ConfigSession {
             farm.reals.remove(at: position)
             opened[.real(farm: name, key)] = nil
         case ("bindid", _):
-            let column = arguments.column
             if !negated { _ = try arguments.number(0...65533, "bind id") }
-            ignored(CommandTable.serverFarm.first { $0.keyword == "bindid" }, column, &arguments)
+            ignored(CommandTable.serverFarm.first { $0.keyword == "bindid" }, arguments.commandColumn, &arguments)
         default:
             throw CommandError(column: arguments.column, message: "expected a serverfarm command, found '\(keyword)'")
         }
@@ -118,9 +117,8 @@ extension ConfigSession {
         case ("inservice", let no):
             real.inService = !no
         case ("reassign", _), ("faildetect", _):
-            let column = arguments.column
             if keyword == "reassign" && !negated { _ = try arguments.number(ConfigLimits.reassign, "reassign threshold") }
-            ignored(CommandTable.real.first { $0.keyword == keyword }, column, &arguments)
+            ignored(CommandTable.real.first { $0.keyword == keyword }, arguments.commandColumn, &arguments)
         default:
             throw CommandError(column: arguments.column, message: "expected a real server command, found '\(keyword)'")
         }

@@ -78,9 +78,8 @@ extension ConfigSession {
             arguments.skipRest()
             vserver.inService = false
         case ("delay", _), ("synguard", _), ("advertise", _):
-            let column = arguments.column
             if keyword == "delay" && !negated { _ = try arguments.number(ConfigLimits.delay, "delay seconds") }
-            ignored(CommandTable.virtualServer.first { $0.keyword == keyword }, column, &arguments)
+            ignored(CommandTable.virtualServer.first { $0.keyword == keyword }, arguments.commandColumn, &arguments)
         default:
             throw CommandError(column: arguments.column, message: "expected a vserver command, found '\(keyword)'")
         }
