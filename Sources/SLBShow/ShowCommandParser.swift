@@ -110,22 +110,18 @@ public enum ShowCommandParser {
             guard let address = IPv4Address(word) else { throw .invalidAddress(word: word) }
             return address
         }
-        let argument = filter?.1
-        switch table {
-        case .conns:
-            switch filter?.0 {
-            case .vserver: return .conns(.vserver(argument ?? ""))
-            case .client: return .conns(.client(try address(argument ?? "")))
-            case .sfarm, .name, nil: return .conns(.all)
-            }
-        case .reals: return .reals(farm: argument)
-        case .vservers: return .vservers(name: argument)
-        case .serverfarms: return .serverfarms(name: argument)
-        case .sticky:
-            guard let argument else { return .sticky(client: nil) }
-            return .sticky(client: try address(argument))
-        case .probe: return .probe(name: argument)
-        case .stats: return .stats
+        // `filters(for:)` offered each table only its own filter words, so other pairs cannot occur.
+        switch (table, filter) {
+        case (.conns, (.vserver, let name)?): return .conns(.vserver(name))
+        case (.conns, (.client, let word)?): return .conns(.client(try address(word)))
+        case (.conns, _): return .conns(.all)
+        case (.reals, let filter): return .reals(farm: filter?.1)
+        case (.vservers, let filter): return .vservers(name: filter?.1)
+        case (.serverfarms, let filter): return .serverfarms(name: filter?.1)
+        case (.sticky, (_, let word)?): return .sticky(client: try address(word))
+        case (.sticky, nil): return .sticky(client: nil)
+        case (.probe, let filter): return .probe(name: filter?.1)
+        case (.stats, _): return .stats
         }
     }
 

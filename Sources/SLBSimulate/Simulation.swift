@@ -33,6 +33,9 @@ public enum Simulation {
     private struct ClientState {
         var unanswered = 0
         var restarts = 0
+        /// The real that took this client's last forwarded packet.
+        var real: RealID?
+        var moves = 0
     }
 
     public static func run(configuration: SLBConfiguration,
@@ -76,13 +79,15 @@ public enum Simulation {
 
         var result = SimulationResult(parameters: parameters, clients: clients, snapshot: SLBSnapshot(taken: time(end)))
 
-        /// One packet from a client; returns whether a live gateway got it.
-        func send(_ flow: Flow, at ms: UInt64) -> Bool {
+        /// One packet from client `c`; returns whether a live gateway got it.
+        func send(_ flow: Flow, from c: Int, at ms: UInt64) -> Bool {
             let verdict = engine.decide(flow, now: time(ms))
             result.events += engine.takeEvents()
             switch verdict {
             case .forward(let real):
                 result.packets.forwarded += 1
+                if let previous = states[c].real, previous != real { states[c].moves += 1 }
+                states[c].real = real
                 let index = Int(real.index)
                 guard targets.indices.contains(index) else { return false }
                 return !isDown(targets[index].address, at: ms)
@@ -100,11 +105,11 @@ public enum Simulation {
             case .ike(let c):
                 let client = clients[c]
                 guard client.leaves.map({ now < $0 }) ?? true else { continue }
-                _ = send(.udp(client.address, 500, to: client.vip, 500), at: now)
+                _ = send(.udp(client.address, 500, to: client.vip, 500), from: c, at: now)
             case .keepalive(let c):
                 let client = clients[c]
                 guard client.leaves.map({ now < $0 }) ?? true else { continue }
-                _ = send(.udp(client.address, 500, to: client.vip, 500), at: now)
+                _ = send(.udp(client.address, 500, to: client.vip, 500), from: c, at: now)
                 queue.schedule(.keepalive(client: c), at: now + ikeKeepalive)
             case .data(let c):
                 let client = clients[c]
@@ -112,7 +117,7 @@ public enum Simulation {
                 let flow: Flow = client.natTraversal
                     ? .udp(client.address, client.nattPort, to: client.vip, 4500)
                     : .esp(client.address, to: client.vip)
-                if send(flow, at: now) {
+                if send(flow, from: c, at: now) {
                     states[c].unanswered = 0
                 } else {
                     states[c].unanswered += 1
@@ -139,6 +144,7 @@ public enum Simulation {
         }
 
         result.restarts = states.map(\.restarts)
+        result.moves = states.map(\.moves)
         result.snapshot = ordered(engine.snapshot(now: time(end), connections: ConnectionFilter.all))
         return result
     }

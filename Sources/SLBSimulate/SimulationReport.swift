@@ -68,6 +68,7 @@ public enum SimulationReport {
         if summary.clientsWithoutConnections > 0 {
             text += "  " + pad("(no connections)", 18) + "\(summary.clientsWithoutConnections)\n"
         }
+        text += "clients moved to another real: \(summary.movedClients)\n"
         text += "IKE restarts after a dead gateway: \(summary.ikeRestarts)\n"
         if !summary.splitClients.isEmpty {
             text += "clients split across reals: " + summary.splitClients.joined(separator: ", ") + "\n"
@@ -126,6 +127,7 @@ struct ReportDocument: Codable {
         var events: [Event]
         var clientsPerReal: [RealCount]
         var clientsWithoutConnections: Int
+        var movedClients: Int
         var ikeRestarts: Int
         var splitClients: [String]
 
@@ -145,6 +147,7 @@ struct ReportDocument: Codable {
                 return RealCount(real: real.address.description, clients: counts[real.address] ?? 0)
             }
             clientsWithoutConnections = result.clients.filter { owner[$0.address] == nil }.count
+            movedClients = result.moves.filter { $0 > 0 }.count
             ikeRestarts = result.restarts.reduce(0, +)
             splitClients = result.splitClients.map(\.description)
         }

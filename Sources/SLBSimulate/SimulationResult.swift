@@ -15,6 +15,9 @@ public struct SimulationResult: Sendable {
     public var clients: [SimulatedClient]
     /// Times each client restarted IKE after finding its gateway dead (same order as `clients`).
     public var restarts: [Int] = []
+    /// Times each client's packets went to a different real than its previous packet
+    /// (a purge and rebind, or a sticky object that expired).
+    public var moves: [Int] = []
     /// At the end of the run, connection and sticky rows sorted (see `Simulation.ordered`).
     public var snapshot: SLBSnapshot
     public var events: [EngineEvent] = []

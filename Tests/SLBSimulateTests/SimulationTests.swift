@@ -112,6 +112,11 @@ struct SimulationTests {
             if !client.natTraversal { #expect(rows.count == 2) }
         }
         #expect(result.realOfClient.values.allSatisfy { $0 == Farm.gateway1 })
+        // The purged clients were rebound: each moved exactly once, none restarted IKE.
+        let moved = zip(result.clients, result.moves).filter { $0.1 > 0 }
+        #expect(!moved.isEmpty && moved.allSatisfy { $0.1 == 1 && $0.0.arrival < 102_000 })
+        #expect(result.restarts.allSatisfy { $0 == 0 })
+        #expect(output.contains("clients moved to another real: \(moved.count)\n"))
     }
 
     @Test("a real that recovers raises slb.real.up and takes new clients again")
