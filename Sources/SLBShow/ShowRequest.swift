@@ -2,9 +2,10 @@ import SLBCore
 import SLBWire
 
 /// One `show ip slb ...` command, parsed: which table, its filter, `detail`, and whether the
-/// answer is JSON instead of the IOS text table.
-public struct ShowRequest: Hashable, Sendable {
-    public enum Table: Hashable, Sendable {
+/// answer is JSON instead of the IOS text table. Codable so a client can send it over the
+/// control socket as data rather than re-parsing words on the server side.
+public struct ShowRequest: Hashable, Sendable, Codable {
+    public enum Table: Hashable, Sendable, Codable {
         /// `conns [vserver NAME | client IP]`
         case conns(ConnectionsFilter)
         /// `reals [sfarm NAME]` (also `realserver`)
@@ -21,7 +22,7 @@ public struct ShowRequest: Hashable, Sendable {
         case stats
     }
 
-    public enum ConnectionsFilter: Hashable, Sendable {
+    public enum ConnectionsFilter: Hashable, Sendable, Codable {
         case all
         case vserver(String)
         case client(IPv4Address)

@@ -45,6 +45,11 @@ struct ShowCommandParserTests {
         #expect(try ShowCommandParser.parse(request.command) == request)
     }
 
+    @Test("a request survives JSON (the control socket may ship it)", arguments: accepted.map(\.1))
+    func requestRoundTrip(request: ShowRequest) throws {
+        #expect(try ShowJSON.decode(ShowRequest.self, from: try ShowJSON.encode(request)) == request)
+    }
+
     static let rejected: [(String, ShowCommandError)] = [
         ("", .incomplete(expected: ["conns", "probe", "reals", "realserver", "serverfarms", "stats", "sticky", "vservers"])),
         ("show ip slb", .incomplete(expected: ["conns", "probe", "reals", "realserver", "serverfarms", "stats", "sticky", "vservers"])),
