@@ -96,3 +96,15 @@ import Testing
         #expect(messages(parse("no ip slb vserver NOPE\n"), [.error]) == ["t.cfg:1:19: error: expected an existing vserver name, found 'NOPE'"])
     }
 }
+
+@Suite struct HelpTests {
+    @Test func helpListsCurrentThenEnclosingModes() {
+        var session = ConfigSession()
+        _ = session.apply("ip slb serverfarm F", line: 1)
+        _ = session.apply("real 198.51.100.11", line: 2)
+        #expect(session.help("re").map(\.keyword) == ["retry", "reassign", "real"])
+        #expect(session.help("p").map(\.keyword) == ["predictor", "probe"])
+        #expect(session.help().first?.syntax == "weight <1-255>")
+        #expect(ConfigSession().help().map(\.keyword) == ["ip", "exit", "end"])
+    }
+}
