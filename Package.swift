@@ -18,7 +18,7 @@ let package = Package(
         // MARK: pure targets
         .target(name: "SLBWire"),
         .target(name: "SLBConfig", dependencies: ["SLBWire"]),
-        .target(name: "SLBCore", dependencies: ["SLBWire", "SLBConfig"]),
+        .target(name: "SLBCore", dependencies: ["SLBWire", "SLBConfig"], exclude: ["README.md"]),
         .target(name: "SLBShow", dependencies: ["SLBCore", "SLBConfig", "SLBWire"]),
         .target(name: "SLBSimulate", dependencies: ["SLBCore", "SLBConfig", "SLBWire"]),
         .target(name: "IPsecCrypto"),
