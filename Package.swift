@@ -17,10 +17,11 @@ let package = Package(
     targets: [
         // MARK: pure targets
         .target(name: "SLBWire"),
-        .target(name: "SLBConfig", dependencies: ["SLBWire"]),
+        .target(name: "SLBConfig", dependencies: ["SLBWire"], exclude: ["README.md"]),
         .target(name: "SLBCore", dependencies: ["SLBWire", "SLBConfig"], exclude: ["README.md"]),
-        .target(name: "SLBShow", dependencies: ["SLBCore", "SLBConfig", "SLBWire"]),
-        .target(name: "SLBSimulate", dependencies: ["SLBCore", "SLBConfig", "SLBWire"]),
+        .target(name: "SLBShow", dependencies: ["SLBCore", "SLBConfig", "SLBWire"], exclude: ["README.md"]),
+        .target(name: "SLBSimulate", dependencies: ["SLBCore", "SLBConfig", "SLBWire", "SLBShow"],
+                exclude: ["README.md"]),
         .target(name: "IPsecCrypto"),
         .target(name: "ESP", dependencies: ["IPsecCrypto", "SLBWire"]),
         .target(name: "IKE", dependencies: ["IPsecCrypto", "ESP", "SLBWire"]),
@@ -39,11 +40,13 @@ let package = Package(
 
         // MARK: tests
         .testTarget(name: "SLBWireTests", dependencies: ["SLBWire"]),
-        .testTarget(name: "SLBConfigTests", dependencies: ["SLBConfig", "SLBWire"]),
+        .testTarget(name: "SLBConfigTests", dependencies: ["SLBConfig", "SLBWire"],
+                    exclude: ["Fixtures"]),  // read from the source tree via #filePath
         .testTarget(name: "SLBCoreTests", dependencies: ["SLBCore", "SLBConfig", "SLBWire", "SLBCoreAllocationCounter"]),
         .target(name: "SLBCoreAllocationCounter", path: "Tests/SLBCoreAllocationCounter"),
-        .testTarget(name: "SLBShowTests", dependencies: ["SLBShow", "SLBCore", "SLBConfig", "SLBWire"]),
-        .testTarget(name: "SLBSimulateTests", dependencies: ["SLBSimulate", "SLBShow", "SLBCore", "SLBConfig"]),
+        .testTarget(name: "SLBShowTests", dependencies: ["SLBShow", "SLBCore", "SLBConfig", "SLBWire"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "SLBSimulateTests", dependencies: ["SLBSimulate", "SLBShow", "SLBCore", "SLBConfig", "SLBWire"]),
         .testTarget(name: "ESPTests", dependencies: ["ESP", "IPsecCrypto", "CryptoOpenSSL"]),
         .testTarget(name: "IKETests", dependencies: ["IKE", "ESP", "IPsecCrypto", "CryptoOpenSSL"]),
         .testTarget(name: "CryptoOpenSSLTests", dependencies: ["CryptoOpenSSL", "IPsecCrypto"]),
