@@ -12,16 +12,19 @@ import SLBWire
 public final class Engine {
     public let configuration: SLBConfiguration
 
-    var reals: [RealServerRuntime] = []
-    var farms: [ServerFarmRuntime] = []
-    var vservers: [VirtualServerRuntime] = []
+    // The engine has one owner and no re-entrant paths, so the per-packet state skips the
+    // runtime exclusivity checks (a third of an established decision's time otherwise);
+    // static enforcement still applies.
+    @exclusivity(unchecked) var reals: [RealServerRuntime] = []
+    @exclusivity(unchecked) var farms: [ServerFarmRuntime] = []
+    @exclusivity(unchecked) var vservers: [VirtualServerRuntime] = []
     /// In-service vservers in match priority: exact port before `any`, then configuration order.
-    var matchers: [VServerMatcher] = []
+    @exclusivity(unchecked) var matchers: [VServerMatcher] = []
     var stickyDomains: [StickyDomain] = []
     var probeStates: [ProbeInstance] = []
-    var connections: ConnectionTable
-    var sticky: StickyTable
-    var counters = EngineCounters()
+    @exclusivity(unchecked) var connections: ConnectionTable
+    @exclusivity(unchecked) var sticky: StickyTable
+    @exclusivity(unchecked) var counters = EngineCounters()
     var pendingEvents: [EngineEvent] = []
     let targets: [ProbeTarget]
 
