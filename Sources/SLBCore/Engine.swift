@@ -2,6 +2,8 @@ import SLBConfig
 import SLBWire
 
 /// The SLB decision engine: pure, single-threaded (one owner), every call takes `now:`.
+/// `now` must not go backwards between calls: the idle and sticky lists are kept in time
+/// order by appending, so a clock that steps back delays expiry (it never corrupts state).
 ///
 /// A façade over the pieces in this target: the connection table, the sticky table, the
 /// farm schedulers and the real-server state. The per-packet call is `decide`; timers are
@@ -10,16 +12,19 @@ import SLBWire
 public final class Engine {
     public let configuration: SLBConfiguration
 
-    var reals: [RealServerRuntime] = []
-    var farms: [ServerFarmRuntime] = []
-    var vservers: [VirtualServerRuntime] = []
+    // The engine has one owner and no re-entrant paths, so the per-packet state skips the
+    // runtime exclusivity checks (a third of an established decision's time otherwise);
+    // static enforcement still applies.
+    @exclusivity(unchecked) var reals: [RealServerRuntime] = []
+    @exclusivity(unchecked) var farms: [ServerFarmRuntime] = []
+    @exclusivity(unchecked) var vservers: [VirtualServerRuntime] = []
     /// In-service vservers in match priority: exact port before `any`, then configuration order.
-    var matchers: [VServerMatcher] = []
+    @exclusivity(unchecked) var matchers: [VServerMatcher] = []
     var stickyDomains: [StickyDomain] = []
     var probeStates: [ProbeInstance] = []
-    var connections: ConnectionTable
-    var sticky: StickyTable
-    var counters = EngineCounters()
+    @exclusivity(unchecked) var connections: ConnectionTable
+    @exclusivity(unchecked) var sticky: StickyTable
+    @exclusivity(unchecked) var counters = EngineCounters()
     var pendingEvents: [EngineEvent] = []
     let targets: [ProbeTarget]
 
