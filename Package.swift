@@ -21,7 +21,7 @@ let package = Package(
         .target(name: "SLBCore", dependencies: ["SLBWire", "SLBConfig"]),
         .target(name: "SLBShow", dependencies: ["SLBCore", "SLBConfig", "SLBWire"]),
         .target(name: "SLBSimulate", dependencies: ["SLBCore", "SLBConfig", "SLBWire"]),
-        .target(name: "IPsecCrypto", exclude: ["README.md"]),
+        .target(name: "IPsecCrypto"),
         .target(name: "ESP", dependencies: ["IPsecCrypto", "SLBWire"], exclude: ["README.md"]),
         .target(name: "IKE", dependencies: ["IPsecCrypto", "ESP", "SLBWire"]),
 

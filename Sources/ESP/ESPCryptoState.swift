@@ -10,8 +10,16 @@ struct ESPCryptoState: Sendable {
     /// Source of CBC IVs.
     let random: any CryptoProvider
 
-    init(transform: ESPTransform, keyMaterial: [UInt8], crypto: some CryptoProvider) throws(ESPError) {
-        let keys = try ESPKeys(transform: transform, keyMaterial: keyMaterial)
+    /// Returns the state cached in `slot`, building it from `keys` on first use.
+    static func bind(_ slot: inout ESPCryptoState?, transform: ESPTransform, keys: ESPKeys,
+                     crypto: some CryptoProvider) throws(ESPError) -> ESPCryptoState {
+        if let state = slot { return state }
+        let state = try ESPCryptoState(transform: transform, keys: keys, crypto: crypto)
+        slot = state
+        return state
+    }
+
+    init(transform: ESPTransform, keys: ESPKeys, crypto: some CryptoProvider) throws(ESPError) {
         do {
             cipher = try crypto.makeKeyedCipher(transform.encryption, key: keys.encryptionKey)
             mac = try transform.integrity.map { try crypto.makeKeyedMAC($0.hash, key: keys.integrityKey) }

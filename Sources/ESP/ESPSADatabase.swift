@@ -45,12 +45,12 @@ public struct ESPSADatabase: Sendable {
     }
 
     /// Looks the SPI up and decapsulates; every failure is counted in `drops` and rethrown.
-    public mutating func open(_ packet: consuming [UInt8], now: MonotonicTime) throws(ESPError) -> ESPDecapsulated {
+    public mutating func open(_ packet: consuming [UInt8], now: MonotonicTime, crypto: some CryptoProvider) throws(ESPError) -> ESPDecapsulated {
         do throws(ESPError) {
             guard packet.count >= espHeaderLength else { throw ESPError.truncated }
             guard let index = inbound.index(forKey: readBigEndian32(packet, at: 0)) else { throw ESPError.badSPI }
             // Mutate in place through the index so the replay bitmap is not copied.
-            return try inbound.values[index].open(packet, now: now)
+            return try inbound.values[index].open(packet, now: now, crypto: crypto)
         } catch {
             drops.count(error)
             throw error

@@ -14,7 +14,9 @@ public struct ESPDecapsulated: Hashable, Sendable {
 public struct InboundSA: Sendable {
     public let spi: UInt32
     public let transform: ESPTransform
-    let crypto: ESPCryptoState
+    let keys: ESPKeys
+    /// Keyed cipher/MAC, built by the first `open` from its provider and reused after.
+    var keyed: ESPCryptoState?
     public let lifetime: ESPLifetime
     public let established: MonotonicTime
     public private(set) var replayWindow: ReplayWindow
@@ -22,11 +24,11 @@ public struct InboundSA: Sendable {
 
     public init(spi: UInt32, transform: ESPTransform, keyMaterial: [UInt8],
                 lifetime: ESPLifetime = .unlimited, replayWindowSize: Int = ReplayWindow.defaultSize,
-                now: MonotonicTime, crypto: some CryptoProvider) throws(ESPError) {
+                now: MonotonicTime) throws(ESPError) {
         guard spi >= minimumSPI else { throw .invalidTransform }
         self.spi = spi
         self.transform = transform
-        self.crypto = try ESPCryptoState(transform: transform, keyMaterial: keyMaterial, crypto: crypto)
+        self.keys = try ESPKeys(transform: transform, keyMaterial: keyMaterial)
         self.lifetime = lifetime
         self.established = now
         self.replayWindow = ReplayWindow(size: replayWindowSize)
@@ -40,7 +42,7 @@ public struct InboundSA: Sendable {
     /// replay pre-check, ICV (constant time for HMAC; GCM's tag inside OpenSSL), decrypt,
     /// padding check, and only then the window update. Decrypts in place in the packet's
     /// own buffer and returns that buffer trimmed to the inner packet.
-    public mutating func open(_ packet: consuming [UInt8], now: MonotonicTime) throws(ESPError) -> ESPDecapsulated {
+    public mutating func open(_ packet: consuming [UInt8], now: MonotonicTime, crypto: some CryptoProvider) throws(ESPError) -> ESPDecapsulated {
         var buffer = packet
         let ivEnd = espHeaderLength + transform.ivLength
         let icvLength = transform.icvLength
@@ -53,7 +55,7 @@ public struct InboundSA: Sendable {
         try Self.throwIfRejected(replayWindow.check(sequence))
         guard lifetimeState(now: now) != .expired else { throw .saExpired }
 
-        let state = crypto
+        let state = try ESPCryptoState.bind(&keyed, transform: transform, keys: keys, crypto: crypto)
         let total = buffer.count
         do {
             try buffer.withUnsafeMutableBytes { raw in

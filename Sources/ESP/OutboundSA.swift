@@ -3,13 +3,15 @@ import SLBWire
 
 /// The sending half of an ESP SA: builds tunnel-mode ESP packets (RFC 4303 §3.3).
 ///
-/// A value type owned by one data-path worker. Its keyed cipher and MAC are built once at
-/// setup; `seal` writes the whole packet into one buffer and encrypts and authenticates it
-/// in place (one allocation per packet).
+/// A value type owned by one data-path worker. The first `seal` builds a keyed cipher and
+/// MAC from the provider it is given (later calls reuse them, so the first provider stays
+/// bound to the SA); every `seal` writes the whole packet into one buffer and encrypts and
+/// authenticates it in place (one allocation per packet).
 public struct OutboundSA: Sendable {
     public let spi: UInt32
     public let transform: ESPTransform
-    let crypto: ESPCryptoState
+    let keys: ESPKeys
+    var keyed: ESPCryptoState?
     public let lifetime: ESPLifetime
     public let established: MonotonicTime
     /// The sequence number of the last packet sent; 0 before the first (§3.3.3).
@@ -21,11 +23,11 @@ public struct OutboundSA: Sendable {
     public static let sequenceRekeyThreshold: UInt32 = UInt32.max - (1 << 24)
 
     public init(spi: UInt32, transform: ESPTransform, keyMaterial: [UInt8],
-                lifetime: ESPLifetime = .unlimited, now: MonotonicTime, crypto: some CryptoProvider) throws(ESPError) {
+                lifetime: ESPLifetime = .unlimited, now: MonotonicTime) throws(ESPError) {
         guard spi >= minimumSPI else { throw .invalidTransform }
         self.spi = spi
         self.transform = transform
-        self.crypto = try ESPCryptoState(transform: transform, keyMaterial: keyMaterial, crypto: crypto)
+        self.keys = try ESPKeys(transform: transform, keyMaterial: keyMaterial)
         self.lifetime = lifetime
         self.established = now
     }
@@ -43,7 +45,7 @@ public struct OutboundSA: Sendable {
     /// after a hard lifetime; both mean "rekey". Check `lifetimeState(now:)` for the soft
     /// "rekey due" signal.
     public mutating func seal(_ payload: [UInt8], nextHeader: UInt8 = ESPNextHeader.ipv4,
-                              now: MonotonicTime) throws(ESPError) -> [UInt8] {
+                              now: MonotonicTime, crypto: some CryptoProvider) throws(ESPError) -> [UInt8] {
         guard lastSequenceNumber < UInt32.max else { throw .sequenceNumberExhausted }
         guard lifetime.state(counters: counters, established: established, now: now) != .expired else { throw .saExpired }
         let sequence = lastSequenceNumber + 1
@@ -56,7 +58,7 @@ public struct OutboundSA: Sendable {
         let ciphertextEnd = ivEnd + payload.count + padLength + espTrailerLength
         let total = ciphertextEnd + transform.icvLength
 
-        let state = crypto
+        let state = try ESPCryptoState.bind(&keyed, transform: transform, keys: keys, crypto: crypto)
         let packet: [UInt8]
         do {
             // One allocation: header, IV, payload, trailer and ICV are written straight into

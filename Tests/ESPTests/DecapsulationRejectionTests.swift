@@ -7,7 +7,7 @@ import Testing
 func expectDrop(_ inbound: inout InboundSA, _ packet: [UInt8], _ expected: ESPError,
                 sourceLocation: SourceLocation = #_sourceLocation) {
     do {
-        _ = try inbound.open(packet, now: .zero)
+        _ = try inbound.open(packet, now: .zero, crypto: crypto)
         Issue.record("accepted a packet that should fail with \(expected)", sourceLocation: sourceLocation)
     } catch {
         #expect(error == expected, sourceLocation: sourceLocation)
@@ -17,8 +17,8 @@ func expectDrop(_ inbound: inout InboundSA, _ packet: [UInt8], _ expected: ESPEr
 @Test(arguments: allTransforms)
 func replayedPacketIsDropped(_ transform: ESPTransform) throws {
     var (outbound, inbound) = try makePair(transform)
-    let packet = try outbound.seal(innerPacket(length: 60), now: .zero)
-    _ = try inbound.open(packet, now: .zero)
+    let packet = try outbound.seal(innerPacket(length: 60), now: .zero, crypto: crypto)
+    _ = try inbound.open(packet, now: .zero, crypto: crypto)
     expectDrop(&inbound, packet, .replayed)
     #expect(inbound.counters.packets == 1)
 }
@@ -27,38 +27,38 @@ func replayedPacketIsDropped(_ transform: ESPTransform) throws {
     let transform = try ESPTransform(encryption: .aesGCM16, keyLength: 16, integrity: nil)
     var (outbound, inbound) = try makePair(transform, window: 64)
     var packets: [[UInt8]] = []
-    for _ in 0..<200 { packets.append(try outbound.seal([0x45], now: .zero)) }
+    for _ in 0..<200 { packets.append(try outbound.seal([0x45], now: .zero, crypto: crypto)) }
     // Deliver 100 first, then 37…99 backwards: all inside the 64-packet window.
-    _ = try inbound.open(packets[99], now: .zero)          // seq 100
+    _ = try inbound.open(packets[99], now: .zero, crypto: crypto)          // seq 100
     for index in stride(from: 98, through: 36, by: -1) {                  // seq 99 … 37
-        _ = try inbound.open(packets[index], now: .zero)
+        _ = try inbound.open(packets[index], now: .zero, crypto: crypto)
     }
     expectDrop(&inbound, packets[35], .outsideWindow)                     // seq 36: 100 − 36 = 64
     expectDrop(&inbound, packets[0], .outsideWindow)
     expectDrop(&inbound, packets[50], .replayed)
     // A jump far ahead empties the window; the old ones are now all outside it.
-    _ = try inbound.open(packets[199], now: .zero)        // seq 200
+    _ = try inbound.open(packets[199], now: .zero, crypto: crypto)        // seq 200
     expectDrop(&inbound, packets[120], .outsideWindow)
-    _ = try inbound.open(packets[150], now: .zero)        // seq 151, inside
+    _ = try inbound.open(packets[150], now: .zero, crypto: crypto)        // seq 151, inside
     expectDrop(&inbound, packets[150], .replayed)
 }
 
 @Test(arguments: allTransforms)
 func tamperedICVIsDroppedAndDoesNotMoveTheWindow(_ transform: ESPTransform) throws {
     var (outbound, inbound) = try makePair(transform)
-    let packet = try outbound.seal(innerPacket(length: 80), now: .zero)
+    let packet = try outbound.seal(innerPacket(length: 80), now: .zero, crypto: crypto)
     var forged = packet
     forged[forged.count - 1] ^= 0x80
     expectDrop(&inbound, forged, .icvMismatch)
     #expect(inbound.replayWindow.highest == 0, "window updated only after integrity verification")
     // The genuine packet with the same sequence number still gets through.
-    #expect(try inbound.open(packet, now: .zero).payload == innerPacket(length: 80))
+    #expect(try inbound.open(packet, now: .zero, crypto: crypto).payload == innerPacket(length: 80))
 }
 
 @Test(arguments: allTransforms)
 func everyFlippedBitIsCaught(_ transform: ESPTransform) throws {
     var (outbound, inbound) = try makePair(transform)
-    let packet = try outbound.seal(innerPacket(length: 33), now: .zero)
+    let packet = try outbound.seal(innerPacket(length: 33), now: .zero, crypto: crypto)
     for index in packet.indices {
         var forged = packet
         forged[index] ^= 0x01
@@ -66,7 +66,7 @@ func everyFlippedBitIsCaught(_ transform: ESPTransform) throws {
         expectDrop(&inbound, forged, expected)
     }
     #expect(inbound.counters.packets == 0)
-    #expect(try inbound.open(packet, now: .zero).sequenceNumber == 1)
+    #expect(try inbound.open(packet, now: .zero, crypto: crypto).sequenceNumber == 1)
 }
 
 @Test(arguments: allTransforms)
@@ -74,8 +74,8 @@ func replayIsCheckedBeforeTheICV(_ transform: ESPTransform) throws {
     // RFC 4303 §3.4.3: a replayed sequence number is refused without spending an ICV
     // computation, so a forged packet with an old sequence number reports "replayed".
     var (outbound, inbound) = try makePair(transform)
-    let packet = try outbound.seal([1, 2, 3, 4], now: .zero)
-    _ = try inbound.open(packet, now: .zero)
+    let packet = try outbound.seal([1, 2, 3, 4], now: .zero, crypto: crypto)
+    _ = try inbound.open(packet, now: .zero, crypto: crypto)
     var forged = packet
     forged[forged.count - 1] ^= 0xFF
     expectDrop(&inbound, forged, .replayed)
@@ -84,11 +84,11 @@ func replayIsCheckedBeforeTheICV(_ transform: ESPTransform) throws {
 @Test(arguments: allTransforms)
 func everyTruncationIsRejectedWithoutACrash(_ transform: ESPTransform) throws {
     var (outbound, inbound) = try makePair(transform)
-    let packet = try outbound.seal(innerPacket(length: 70), now: .zero)
+    let packet = try outbound.seal(innerPacket(length: 70), now: .zero, crypto: crypto)
     for length in 0..<packet.count {
         let prefix = Array(packet.prefix(length))
         do {
-            _ = try inbound.open(prefix, now: .zero)
+            _ = try inbound.open(prefix, now: .zero, crypto: crypto)
             Issue.record("accepted a \(length)-byte prefix")
         } catch {
             #expect([.truncated, .icvMismatch].contains(error), "prefix \(length): \(error)")
@@ -98,16 +98,16 @@ func everyTruncationIsRejectedWithoutACrash(_ transform: ESPTransform) throws {
     var database = ESPSADatabase()
     try database.insert(inbound)
     for length in 0..<packet.count {
-        #expect(throws: ESPError.self) { try database.open(Array(packet.prefix(length)), now: .zero) }
+        #expect(throws: ESPError.self) { try database.open(Array(packet.prefix(length)), now: .zero, crypto: crypto) }
     }
     #expect(database.drops.total == UInt64(packet.count))
-    #expect(try database.open(packet, now: .zero).payload == innerPacket(length: 70))
+    #expect(try database.open(packet, now: .zero, crypto: crypto).payload == innerPacket(length: 70))
 }
 
 @Test func sequenceNumberZeroIsInvalid() throws {
     let transform = try ESPTransform(encryption: .aesCBC, keyLength: 16, integrity: .hmacSHA256_128)
     var (outbound, inbound) = try makePair(transform)
-    var packet = try outbound.seal([9], now: .zero)
+    var packet = try outbound.seal([9], now: .zero, crypto: crypto)
     packet[4] = 0; packet[5] = 0; packet[6] = 0; packet[7] = 0
     expectDrop(&inbound, packet, .invalidSequenceNumber)
 }
@@ -116,7 +116,7 @@ func everyTruncationIsRejectedWithoutACrash(_ transform: ESPTransform) throws {
     let transform = try ESPTransform(encryption: .aesGCM16, keyLength: 16, integrity: nil)
     var (outbound, _) = try makePair(transform, spi: 0x1111)
     var (_, inbound) = try makePair(transform, spi: 0x2222)
-    expectDrop(&inbound, try outbound.seal([1], now: .zero), .badSPI)
+    expectDrop(&inbound, try outbound.seal([1], now: .zero, crypto: crypto), .badSPI)
 }
 
 // MARK: bad padding, built by hand with valid integrity so only the padding is wrong
@@ -144,7 +144,7 @@ func packet(_ transform: ESPTransform, keyMaterial: [UInt8], spi: UInt32, sequen
 @Test(arguments: allTransforms, PaddingFault.allCases)
 func badPaddingIsRejected(_ transform: ESPTransform, _ fault: PaddingFault) throws {
     let keyMaterial = crypto.randomBytes(count: transform.keyMaterialLength)
-    var inbound = try InboundSA(spi: 0x4000, transform: transform, keyMaterial: keyMaterial, now: .zero, crypto: crypto)
+    var inbound = try InboundSA(spi: 0x4000, transform: transform, keyMaterial: keyMaterial, now: .zero)
     let alignment = transform.paddingAlignment
     let payload = innerPacket(length: 3 * alignment - 5)       // leaves 3 bytes of padding
     var plaintext: [UInt8]
@@ -160,5 +160,5 @@ func badPaddingIsRejected(_ transform: ESPTransform, _ fault: PaddingFault) thro
     #expect(inbound.replayWindow.highest == 0)
     // The same payload with correct padding passes, proving only the padding was at fault.
     let good = try packet(transform, keyMaterial: keyMaterial, spi: 0x4000, sequence: 1, plaintext: payload + [1, 2, 3, 3, 4])
-    #expect(try inbound.open(good, now: .zero).payload == payload)
+    #expect(try inbound.open(good, now: .zero, crypto: crypto).payload == payload)
 }

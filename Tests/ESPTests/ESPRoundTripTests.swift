@@ -28,7 +28,7 @@ func roundTripEveryAlgorithmSet(_ transform: ESPTransform, _ framing: Framing) t
     let lengths = Array(0...40) + [63, 64, 65, 1400, 1500]
     for (index, length) in lengths.enumerated() {
         let payload = innerPacket(length: length, seed: UInt8(truncatingIfNeeded: index))
-        let packet = try outbound.seal(payload, now: .zero)
+        let packet = try outbound.seal(payload, now: .zero, crypto: crypto)
 
         let ciphertextLength = packet.count - 8 - transform.ivLength - transform.icvLength
         #expect(ciphertextLength % transform.paddingAlignment == 0)
@@ -38,7 +38,7 @@ func roundTripEveryAlgorithmSet(_ transform: ESPTransform, _ framing: Framing) t
         #expect(Array(packet[4..<8]) == [0, 0, 0, UInt8(index + 1)])
 
         let received = try #require(deliver(packet, via: framing))
-        let opened = try inbound.open(received, now: .zero)
+        let opened = try inbound.open(received, now: .zero, crypto: crypto)
         #expect(opened.payload == payload)
         #expect(opened.nextHeader == ESPNextHeader.ipv4)
         #expect(opened.sequenceNumber == UInt32(index + 1))
@@ -51,10 +51,10 @@ func roundTripEveryAlgorithmSet(_ transform: ESPTransform, _ framing: Framing) t
 func paddingIsOneTwoThree(_ transform: ESPTransform) throws {
     // Decrypt by hand (not through InboundSA) to see the trailer the sender wrote.
     let keyMaterial = crypto.randomBytes(count: transform.keyMaterialLength)
-    var outbound = try OutboundSA(spi: 0x1000, transform: transform, keyMaterial: keyMaterial, now: .zero, crypto: crypto)
+    var outbound = try OutboundSA(spi: 0x1000, transform: transform, keyMaterial: keyMaterial, now: .zero)
     let keys = try ESPKeys(transform: transform, keyMaterial: keyMaterial)
     for length in 0..<20 {
-        let packet = try outbound.seal(innerPacket(length: length), nextHeader: 41, now: .zero)
+        let packet = try outbound.seal(innerPacket(length: length), nextHeader: 41, now: .zero, crypto: crypto)
         let ivEnd = 8 + transform.ivLength
         let plaintext: [UInt8]
         if transform.encryption.isAEAD {
@@ -76,7 +76,7 @@ func gcmIVIsTheSequenceNumberAndNeverRepeats(_ transform: ESPTransform) throws {
     var (outbound, _) = try makePair(transform)
     var seen = Set<[UInt8]>()
     for sequence in 1...2000 as ClosedRange<UInt32> {
-        let packet = try outbound.seal([0x45, 0, 0, 20], now: .zero)
+        let packet = try outbound.seal([0x45, 0, 0, 20], now: .zero, crypto: crypto)
         let iv = Array(packet[8..<16])
         #expect(iv == [0, 0, 0, 0] + [UInt8(sequence >> 24), UInt8((sequence >> 16) & 0xFF), UInt8((sequence >> 8) & 0xFF), UInt8(sequence & 0xFF)])
         #expect(seen.insert(iv).inserted)
@@ -88,7 +88,7 @@ func cbcIVIsFreshPerPacket(_ transform: ESPTransform) throws {
     var (outbound, _) = try makePair(transform)
     var seen = Set<[UInt8]>()
     for _ in 0..<500 {
-        let packet = try outbound.seal([1, 2, 3], now: .zero)
+        let packet = try outbound.seal([1, 2, 3], now: .zero, crypto: crypto)
         #expect(seen.insert(Array(packet[8..<(8 + transform.ivLength)])).inserted)
     }
 }
@@ -121,10 +121,10 @@ func cbcIVIsFreshPerPacket(_ transform: ESPTransform) throws {
     let transform = try ESPTransform(encryption: .aesGCM16, keyLength: 16, integrity: nil)
     for spi: UInt32 in [0, 1, 255] {
         #expect(throws: ESPError.invalidTransform) {
-            try OutboundSA(spi: spi, transform: transform, keyMaterial: [UInt8](repeating: 0, count: 20), now: .zero, crypto: crypto)
+            try OutboundSA(spi: spi, transform: transform, keyMaterial: [UInt8](repeating: 0, count: 20), now: .zero)
         }
         #expect(throws: ESPError.invalidTransform) {
-            try InboundSA(spi: spi, transform: transform, keyMaterial: [UInt8](repeating: 0, count: 20), now: .zero, crypto: crypto)
+            try InboundSA(spi: spi, transform: transform, keyMaterial: [UInt8](repeating: 0, count: 20), now: .zero)
         }
     }
 }

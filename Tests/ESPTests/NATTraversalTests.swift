@@ -40,6 +40,6 @@ func udp4500Demux(_ demux: DemuxCase) {
 func sealedPacketsAreNeverMistakenForIKE(_ transform: ESPTransform) throws {
     // SPIs below 256 are refused at SA setup, so no ESP packet begins with the marker.
     var (outbound, _) = try makePair(transform, spi: 256)
-    let packet = try outbound.seal([], now: .zero)
+    let packet = try outbound.seal([], now: .zero, crypto: crypto)
     #expect(classifyNATTDatagram(packet) == .esp)
 }

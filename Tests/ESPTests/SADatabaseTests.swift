@@ -17,15 +17,15 @@ import Testing
 
     // Each sender's packets land on its own SA.
     for index in senders.indices {
-        let packet = try senders[index].seal([UInt8(index)], now: .zero)
-        #expect(try database.open(packet, now: .zero).payload == [UInt8(index)])
+        let packet = try senders[index].seal([UInt8(index)], now: .zero, crypto: crypto)
+        #expect(try database.open(packet, now: .zero, crypto: crypto).payload == [UInt8(index)])
     }
     #expect(database[0x1002]?.counters.packets == 1)
 
     // Unknown SPI is counted, then removal frees a slot.
     let (stranger, _) = try makePair(gcm128, spi: 0x9999)
     var strangerSA = stranger
-    #expect(throws: ESPError.badSPI) { try database.open(try strangerSA.seal([1], now: .zero), now: .zero) }
+    #expect(throws: ESPError.badSPI) { try database.open(try strangerSA.seal([1], now: .zero, crypto: crypto), now: .zero, crypto: crypto) }
     #expect(database.drops[.badSPI] == 1)
     #expect(database.remove(spi: 0x1001) != nil)
     try database.insert(extra)
@@ -36,9 +36,9 @@ import Testing
     var database = ESPSADatabase()
     var (outbound, inbound) = try makePair(gcm128, spi: 0x2001)
     try database.insert(inbound)
-    let packet = try outbound.seal([7], now: .zero)
-    _ = try database.open(packet, now: .zero)
-    #expect(throws: ESPError.replayed) { try database.open(packet, now: .zero) }
+    let packet = try outbound.seal([7], now: .zero, crypto: crypto)
+    _ = try database.open(packet, now: .zero, crypto: crypto)
+    #expect(throws: ESPError.replayed) { try database.open(packet, now: .zero, crypto: crypto) }
     #expect(database.drops[.replayed] == 1)
     #expect(database[0x2001]?.replayWindow.highest == 1)
 }

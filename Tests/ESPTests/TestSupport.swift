@@ -61,9 +61,9 @@ let allTransforms: [ESPTransform] = {
 func makePair(_ transform: ESPTransform, spi: UInt32 = 0xC0DE_0001, lifetime: ESPLifetime = .unlimited,
               window: Int = ReplayWindow.defaultSize, now: MonotonicTime = .zero) throws -> (OutboundSA, InboundSA) {
     let keyMaterial = crypto.randomBytes(count: transform.keyMaterialLength)
-    let outbound = try OutboundSA(spi: spi, transform: transform, keyMaterial: keyMaterial, lifetime: lifetime, now: now, crypto: crypto)
+    let outbound = try OutboundSA(spi: spi, transform: transform, keyMaterial: keyMaterial, lifetime: lifetime, now: now)
     let inbound = try InboundSA(spi: spi, transform: transform, keyMaterial: keyMaterial, lifetime: lifetime,
-                                replayWindowSize: window, now: now, crypto: crypto)
+                                replayWindowSize: window, now: now)
     return (outbound, inbound)
 }
 
