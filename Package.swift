@@ -23,7 +23,7 @@ let package = Package(
         .target(name: "SLBSimulate", dependencies: ["SLBCore", "SLBConfig", "SLBWire", "SLBShow"],
                 exclude: ["README.md"]),
         .target(name: "IPsecCrypto"),
-        .target(name: "ESP", dependencies: ["IPsecCrypto", "SLBWire"]),
+        .target(name: "ESP", dependencies: ["IPsecCrypto", "SLBWire"], exclude: ["README.md"]),
         .target(name: "IKE", dependencies: ["IPsecCrypto", "ESP", "SLBWire"]),
 
         // MARK: edge targets
