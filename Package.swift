@@ -31,8 +31,9 @@ let package = Package(
         .target(name: "CryptoOpenSSL", dependencies: ["COpenSSL", "IPsecCrypto"]),
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap",
                        providers: [.apt(["libpcap-dev"])]),
-        .target(name: "Dataplane", dependencies: ["CPcap", "SLBCore", "SLBConfig", "SLBWire"]),
-        .target(name: "Lab", dependencies: ["SLBWire"]),
+        .target(name: "Dataplane", dependencies: ["CPcap", "SLBCore", "SLBConfig", "SLBWire"],
+                exclude: ["README.md"]),
+        .target(name: "Lab", dependencies: ["SLBWire"], exclude: ["README.md"]),
 
         // MARK: executable
         .executableTarget(name: "slb", dependencies: [

@@ -19,7 +19,7 @@ final class FakeNetns: CommandRunning {
     var commands: [[String]] { log.withLock { $0.commands } }
 
     func run(_ argv: [String]) throws -> CommandResult {
-        try log.withLock { log in
+        log.withLock { log in
             log.commands.append(argv)
             let line = argv.joined(separator: " ")
             if let failOn, line.contains(failOn) {
