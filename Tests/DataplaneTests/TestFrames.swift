@@ -44,14 +44,15 @@ enum TestFrames {
     /// a sender with TX offload does.
     static func udp(source: IPv4Address = client, sourcePort: UInt16 = 500, destination: IPv4Address = vip,
                     port: UInt16, id: UInt16, data: [UInt8] = Array("ike".utf8), partial: Bool = false,
-                    ttl: UInt8 = 64) -> [UInt8] {
+                    ttl: UInt8 = 64, sourceMAC: [UInt8] = clientMAC, destinationMAC: [UInt8] = slbPublicMAC) -> [UInt8] {
         let length = UInt16(8 + data.count)
         var datagram = be16(sourcePort) + be16(port) + be16(length) + [0, 0] + data
         let pseudo = sum(bytes(source) + bytes(destination)) + 17 + UInt32(length)
         let value = partial ? fold(pseudo) : ~fold(pseudo + sum(datagram))
         let field = value == 0 && !partial ? 0xffff : value
         datagram[6] = UInt8(field >> 8); datagram[7] = UInt8(truncatingIfNeeded: field)
-        return ipv4(protocol: 17, source: source, destination: destination, id: id, payload: datagram, ttl: ttl)
+        return ipv4(protocol: 17, source: source, destination: destination, id: id, payload: datagram, ttl: ttl,
+                    sourceMAC: sourceMAC, destinationMAC: destinationMAC)
     }
 
     static func esp(id: UInt16, spi: UInt32 = 0x1234_5678) -> [UInt8] {
