@@ -44,8 +44,10 @@ let package = Package(
 
         // MARK: tests
         .testTarget(name: "SLBWireTests", dependencies: ["SLBWire"]),
-        .testTarget(name: "SLBConfigTests", dependencies: ["SLBConfig", "SLBWire"]),
-        .testTarget(name: "SLBCoreTests", dependencies: ["SLBCore", "SLBConfig", "SLBWire"]),
+        .testTarget(name: "SLBConfigTests", dependencies: ["SLBConfig", "SLBWire"],
+                    exclude: ["Fixtures"]),  // read from the source tree via #filePath
+        .testTarget(name: "SLBCoreTests", dependencies: ["SLBCore", "SLBConfig", "SLBWire", "SLBCoreAllocationCounter"]),
+        .target(name: "SLBCoreAllocationCounter", path: "Tests/SLBCoreAllocationCounter"),
         .testTarget(name: "SLBShowTests", dependencies: ["SLBShow", "SLBCore", "SLBConfig", "SLBWire"]),
         .testTarget(name: "SLBSimulateTests", dependencies: ["SLBSimulate", "SLBShow", "SLBCore", "SLBConfig"]),
         .testTarget(name: "ESPTests", dependencies: ["ESP", "IPsecCrypto", "CryptoOpenSSL"]),

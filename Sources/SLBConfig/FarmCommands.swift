@@ -1,0 +1,128 @@
+import SLBWire
+
+// Server farm mode `Router(config-slb-sfarm)#` and real server mode `Router(config-slb-real)#`.
+extension ConfigSession {
+    mutating func farmCommand(_ keyword: String, negated: Bool, _ arguments: Arguments,
+                              farm name: String) throws(CommandError) {
+        var arguments = arguments
+        guard let index = draft.farmIndex(name) else {
+            throw CommandError(column: 1, message: "expected an existing serverfarm, found serverfarm \(name) deleted")
+        }
+        var farm = draft.farms[index]
+        switch (keyword, negated) {
+        case ("predictor", false):
+            let word = try arguments.keyword(CommandTable.predictors, expected: "predictor roundrobin or leastconns")
+            farm.predictor = word == "leastconns" ? .leastConns : .roundRobin
+        case ("predictor", true):
+            arguments.skipRest()
+            farm.predictor = .roundRobin
+        case ("failaction", false):
+            _ = try arguments.keyword(["purge"], expected: "failaction purge")
+            farm.failactionPurge = true
+        case ("failaction", true):
+            _ = try arguments.optionalKeyword(["purge"])
+            farm.failactionPurge = false
+        case ("probe", false):
+            let column = arguments.column
+            let probe = try arguments.name("a probe name")
+            if !farm.probes.contains(probe) { farm.probes.append(probe) }
+            let key = SourceMap.Key.farmProbe(farm: name, probe: probe)
+            sources[key] = sources[key] ?? here(column)
+        case ("probe", true):
+            let column = arguments.column
+            let probe = try arguments.name("a probe name")
+            guard let position = farm.probes.firstIndex(of: probe) else {
+                throw CommandError(column: column, message: "expected a probe attached to serverfarm \(name), found '\(probe)'")
+            }
+            farm.probes.remove(at: position)
+        case ("nat", false):
+            let column = arguments.column
+            let mode = try arguments.keyword(["server", "client"], expected: "nat server")
+            guard mode == "server" else {
+                throw CommandError(column: column, message: "'nat client' is not supported: expected nat server, found 'client'")
+            }
+            farm.nat = .server
+        case ("nat", true):
+            _ = try arguments.optionalKeyword(["server"])
+            farm.nat = .none
+        case ("real", false):
+            try openReal(&arguments, farm: &farm)
+        case ("real", true):
+            let column = arguments.column
+            let key = try realKey(&arguments)
+            guard let position = farm.reals.firstIndex(where: { RealKey($0) == key }) else {
+                throw CommandError(column: column, message: "expected a real of serverfarm \(name), found '\(key)'")
+            }
+            farm.reals.remove(at: position)
+            opened[.real(farm: name, key)] = nil
+        case ("bindid", _):
+            if !negated { _ = try arguments.number(0...65533, "bind id") }
+            ignored(CommandTable.serverFarm.first { $0.keyword == "bindid" }, arguments.commandColumn, &arguments)
+        default:
+            throw CommandError(column: arguments.column, message: "expected a serverfarm command, found '\(keyword)'")
+        }
+        try arguments.end()
+        draft.farms[index] = farm
+    }
+
+    private func realKey(_ arguments: inout Arguments) throws(CommandError) -> RealKey {
+        let address = try arguments.address("a real server address A.B.C.D")
+        let port: UInt16? = arguments.isAtEnd ? nil : try arguments.number(ConfigLimits.realPort, "a port")
+        return RealKey(address: address, port: port)
+    }
+
+    /// `real IP [PORT]` enters the real's mode; a rejected header discards its sub-commands.
+    private mutating func openReal(_ arguments: inout Arguments, farm: inout ServerFarm) throws(CommandError) {
+        do throws(CommandError) {
+            let column = arguments.column
+            let key = try realKey(&arguments)
+            try arguments.end()
+            open(.real(farm: farm.name, key), what: "real \(key) in serverfarm \(farm.name)", column: column)
+            if !farm.reals.contains(where: { RealKey($0) == key }) {
+                farm.reals.append(RealServer(address: key.address, port: key.port))
+            }
+            push(.real(farm: farm.name, key))
+        } catch {
+            push(.discarding(.real))
+            throw error
+        }
+    }
+
+    mutating func realCommand(_ keyword: String, negated: Bool, _ arguments: Arguments, farm name: String,
+                              real key: RealKey) throws(CommandError) {
+        var arguments = arguments
+        guard let farmIndex = draft.farmIndex(name),
+              let index = draft.farms[farmIndex].reals.firstIndex(where: { RealKey($0) == key }) else {
+            throw CommandError(column: 1, message: "expected an existing real, found real \(key) deleted")
+        }
+        var real = draft.farms[farmIndex].reals[index]
+        switch (keyword, negated) {
+        case ("weight", false):
+            real.weight = try arguments.number(ConfigLimits.weight, "weight")
+        case ("weight", true):
+            arguments.skipRest()
+            real.weight = RealServer.defaultWeight
+        case ("maxconns", false):
+            real.maxConns = try arguments.number(ConfigLimits.maxConns, "maxconns")
+        case ("maxconns", true):
+            arguments.skipRest()
+            real.maxConns = RealServer.defaultMaxConns
+        case ("retry", false):
+            let column = arguments.column
+            real.retry = try arguments.number(ConfigLimits.retry, "retry seconds")
+            emit(.note, column, "retry has no effect on UDP and ESP virtual servers (IOS retries failed TCP reals only)")
+        case ("retry", true):
+            arguments.skipRest()
+            real.retry = RealServer.defaultRetry
+        case ("inservice", let no):
+            real.inService = !no
+        case ("reassign", _), ("faildetect", _):
+            if keyword == "reassign" && !negated { _ = try arguments.number(ConfigLimits.reassign, "reassign threshold") }
+            ignored(CommandTable.real.first { $0.keyword == keyword }, arguments.commandColumn, &arguments)
+        default:
+            throw CommandError(column: arguments.column, message: "expected a real server command, found '\(keyword)'")
+        }
+        try arguments.end()
+        draft.farms[farmIndex].reals[index] = real
+    }
+}

@@ -1,0 +1,127 @@
+import SLBConfig
+import SLBWire
+
+extension Engine {
+    /// The per-packet call. Looks up / creates the connection, applies sticky, scheduler,
+    /// maxconns, client ranges, table caps; updates counters and the connection's last-seen
+    /// time and state (INIT on first packet, ESTAB on the next). Allocation-free for an
+    /// established flow.
+    public func decide(_ flow: Flow, now: MonotonicTime) -> Verdict {
+        let ipProtocol = flow.ipProtocol.rawValue
+        // ESP has no ports: one connection per (client, VIP) whatever the dataplane passed.
+        let isESP = ipProtocol == IPProtocol.esp.rawValue
+        let clientPort = isESP ? 0 : flow.clientPort
+        let vipPort = isESP ? 0 : flow.vipPort
+        let vip = flow.vip.value
+
+        var matched = -1
+        var excluded = false
+        // Index loop, not for-in: an unspecialised iterator allocates its coroutine frame in
+        // debug builds, and the zero-allocation test runs in debug.
+        var m = 0
+        while m < matchers.count {
+            let matcher = matchers[m]
+            m += 1
+            guard matcher.matches(vip: vip, ipProtocol: ipProtocol, port: vipPort) else { continue }
+            if !matcher.hasClients || vservers[matcher.vserver].admits(client: flow.client) {
+                matched = matcher.vserver
+                break
+            }
+            excluded = true
+        }
+        guard matched >= 0 else {
+            if excluded {
+                counters.countDrop(.clientNotAllowed)
+                return .drop(.clientNotAllowed)
+            }
+            counters.packetsPassed &+= 1
+            return .pass
+        }
+
+        let key = ConnectionKey(vserver: matched, ipProtocol: ipProtocol, client: flow.client.value,
+                                clientPort: clientPort, vip: vip, vipPort: vipPort)
+        let existing = connections.find(key)
+        if existing != noIndex {
+            // Existing entries keep flowing to their real whatever its state (IOS forwards
+            // established connections to a failed real until idle or purge, spec §2.7).
+            if connections.touch(existing, now: now.nanoseconds) { counters.connectionsEstablished &+= 1 }
+            let real = connections.slots[Int(existing)].real
+            reals[Int(real)].packets &+= 1
+            vservers[matched].packets &+= 1
+            counters.packetsBalanced &+= 1
+            return .forward(RealID(real))
+        }
+        return admit(key, vserver: matched, client: flow.client, now: now)
+    }
+
+    /// First packet of a flow: sticky lookup, then the predictor (primary, then backup
+    /// farm), then a new INIT connection. Caps are checked before anything is consumed, so a
+    /// dropped flow leaves no WRR credit, sticky object or connection behind.
+    private func admit(_ key: ConnectionKey, vserver v: Int, client: IPv4Address, now: MonotonicTime) -> Verdict {
+        guard !connections.isFull else {
+            counters.countDrop(.connectionTableFull)
+            return .drop(.connectionTableFull)
+        }
+        let domain = vservers[v].stickyDomain
+        let maskedClient = client.value & vservers[v].stickyMask
+        var stickyIndex = noIndex
+        var real = noIndex
+        if let domain {
+            stickyIndex = sticky.find(domain: domain, client: maskedClient)
+            if stickyIndex != noIndex {
+                let bound = sticky.slots[Int(stickyIndex)].real
+                if honoursSticky(real: Int(bound), vserver: v) { real = bound }
+            } else if sticky.isFull {
+                counters.countDrop(.stickyTableFull)
+                return .drop(.stickyTableFull)
+            }
+        }
+
+        if real == noIndex {
+            guard let picked = pick(farm: vservers[v].farm) ?? pick(farm: vservers[v].backupFarm) else {
+                raiseNoReal(vserver: v, now: now)
+                counters.countDrop(.noRealAvailable)
+                return .drop(.noRealAvailable)
+            }
+            real = Int32(truncatingIfNeeded: picked)
+            if let domain {
+                if stickyIndex != noIndex {
+                    // Sticky hit on a real that can no longer take it: rebind, so the
+                    // client's later buddied flows follow the new choice (spec §2.5).
+                    sticky.rebind(stickyIndex, to: real)
+                } else {
+                    stickyIndex = sticky.insert(domain: domain, client: maskedClient,
+                                                mask: vservers[v].stickyMask, real: real)
+                    counters.stickyCreated &+= 1
+                }
+            }
+        }
+
+        if stickyIndex != noIndex { sticky.retain(stickyIndex) }
+        _ = connections.insert(key, real: real, sticky: stickyIndex, viaSticky: stickyIndex != noIndex,
+                               now: now.nanoseconds)
+        vservers[v].noRealRaised = false
+        vservers[v].totalConnections &+= 1
+        vservers[v].packets &+= 1
+        reals[Int(real)].totalConnections &+= 1
+        reals[Int(real)].packets &+= 1
+        counters.connectionsCreated &+= 1
+        counters.packetsBalanced &+= 1
+        return .forward(RealID(real))
+    }
+
+    /// IOS honours a binding while the real is OPERATIONAL or MAXCONNS_THROTTLED and still
+    /// serves the vserver (its farm or its backup farm).
+    func honoursSticky(real: Int, vserver v: Int) -> Bool {
+        guard reals.indices.contains(real), reals[real].acceptsSticky else { return false }
+        let farm = reals[real].farm
+        return farm == vservers[v].farm || farm == vservers[v].backupFarm
+    }
+
+    private func raiseNoReal(vserver v: Int, now: MonotonicTime) {
+        guard !vservers[v].noRealRaised else { return }
+        vservers[v].noRealRaised = true
+        let farm = vservers[v].farm.map { farms[$0].name } ?? ""
+        pendingEvents.append(.farmNoReal(farm: farm, vserver: vservers[v].name, at: now))
+    }
+}

@@ -1,0 +1,61 @@
+import SLBConfig
+import SLBCore
+import SLBCoreAllocationCounter
+import SLBWire
+import Testing
+
+/// The hot path of a load balancer: a packet of an established flow must not touch the
+/// allocator. Counted (calls into malloc & co. on this thread), not timed, so the result is
+/// deterministic.
+@Suite struct AllocationTests {
+    @Test("the counter sees allocations (so zero below means zero)")
+    func counterCounts() throws {
+        try #require(slb_allocation_counter_available() == 1)
+        slb_allocation_counter_start()
+        let array = Array(repeating: UInt64(7), count: 1_000)
+        let calls = slb_allocation_counter_stop()
+        #expect(array.count == 1_000)
+        #expect(calls >= 1)
+    }
+
+    @Test("10,000 decisions for established flows allocate nothing")
+    func establishedDecisionsAllocateNothing() throws {
+        try #require(slb_allocation_counter_available() == 1)
+        let engine = makeEngine(ipsecConfiguration(weights: [3, 1, 2]))
+        var flows: [Flow] = []
+        for n in 1...100 {
+            let address = client(UInt8(n))
+            flows.append(.udp(address, 500, to: vip, 500))
+            flows.append(.udp(address, 4500, to: vip, 4500))
+            flows.append(.esp(address, to: vip))
+        }
+        for flow in flows { _ = engine.decide(flow, now: t(0)) }
+        for flow in flows { _ = engine.decide(flow, now: t(1)) }
+
+        var forwarded = 0
+        slb_allocation_counter_start()
+        for i in 0..<10_000 {
+            if case .forward = engine.decide(flows[i % flows.count], now: .milliseconds(2_000 + UInt64(i))) {
+                forwarded += 1
+            }
+        }
+        let calls = slb_allocation_counter_stop()
+        #expect(forwarded == 10_000)
+        #expect(calls == 0)
+    }
+
+    @Test("expiring nothing and probing a healthy real allocate nothing either")
+    func timersAllocateNothing() throws {
+        try #require(slb_allocation_counter_available() == 1)
+        let engine = makeEngine(ipsecConfiguration())
+        _ = placements(engine, count: 50)
+        slb_allocation_counter_start()
+        for second in 1...100 {
+            _ = engine.expire(now: t(UInt64(second)))
+            _ = engine.probeResult(real: RealID(0), probe: "PING", success: true, rtt: .milliseconds(1),
+                                   now: t(UInt64(second)))
+        }
+        let calls = slb_allocation_counter_stop()
+        #expect(calls == 0)
+    }
+}
