@@ -18,6 +18,7 @@ public final class ICMPEcho: @unchecked Sendable {
     public let descriptor: Int32
     public let identifier: UInt16
     private var sequence: UInt16 = 0
+    private var buffer = [UInt8](repeating: 0, count: 1500)
 
     /// Opens the socket in the calling thread's network namespace.
     public init(identifier: UInt16 = UInt16(truncatingIfNeeded: getpid())) throws {
@@ -35,6 +36,24 @@ public final class ICMPEcho: @unchecked Sendable {
     public func ping(_ target: IPv4Address, timeout: TimeSpan) throws -> TimeSpan? {
         sequence &+= 1
         let seq = sequence
+        let start = Clock.now
+        try sendRequest(to: target, sequence: seq)
+        let deadline = start + timeout
+        while true {
+            let now = Clock.now
+            guard now < deadline else { return nil }
+            var pfd = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+            let waitMs = Int32(min((deadline - now).nanoseconds / 1_000_000 + 1, 60_000))
+            let ready = try retryingEINTR("poll(icmp)") { poll(&pfd, 1, waitMs) }
+            if ready == 0 { continue }
+            while let reply = try receiveReply() {
+                if reply.source == target && reply.sequence == seq { return Clock.now - start }
+            }
+        }
+    }
+
+    /// Sends an echo request without waiting (the prober's and neighbour resolution's path).
+    public func sendRequest(to target: IPv4Address, sequence seq: UInt16) throws {
         var packet = [UInt8](repeating: 0, count: 8 + ICMPEcho.payloadSize)
         packet[0] = ICMPEcho.echoRequest
         packet[4] = UInt8(identifier >> 8); packet[5] = UInt8(truncatingIfNeeded: identifier)
@@ -46,45 +65,46 @@ public final class ICMPEcho: @unchecked Sendable {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = target.value.bigEndian
-        let start = Clock.now
-        _ = try withUnsafePointer(to: &address) { pointer in
-            try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
-                try retryingEINTR("sendto(icmp echo)") {
-                    sendto(descriptor, packet, packet.count, 0, sa, socklen_t(MemoryLayout<sockaddr_in>.size))
-                }
+        let sent = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
+                sendto(descriptor, packet, packet.count, Int32(MSG_DONTWAIT), sa, socklen_t(MemoryLayout<sockaddr_in>.size))
             }
         }
+        if sent < 0 {
+            // No route or a full queue is a lost probe, which the prober counts as a miss.
+            let error = errno
+            if error == EAGAIN || error == ENOBUFS || error == ENETUNREACH || error == EHOSTUNREACH || error == EINTR { return }
+            throw SystemError("sendto(icmp echo \(target))", errno: error)
+        }
+    }
 
-        let deadline = start + timeout
-        var buffer = [UInt8](repeating: 0, count: 1500)
+    /// The next echo reply carrying our identifier, without blocking; nil when none is waiting.
+    /// Other ICMP (other processes' echoes, errors) is skipped.
+    public func receiveReply() throws -> (source: IPv4Address, sequence: UInt16)? {
         while true {
-            let now = Clock.now
-            guard now < deadline else { return nil }
-            var pfd = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
-            let waitMs = Int32(min((deadline - now).nanoseconds / 1_000_000 + 1, 60_000))
-            let ready = try retryingEINTR("poll(icmp)") { poll(&pfd, 1, waitMs) }
-            if ready == 0 { continue }
-            let count = recv(descriptor, &buffer, buffer.count, 0)
+            let count = recv(descriptor, &buffer, buffer.count, Int32(MSG_DONTWAIT))
             if count < 0 {
-                if errno == EAGAIN || errno == EINTR { continue }
+                if errno == EINTR { continue }
+                if errno == EAGAIN || errno == EWOULDBLOCK { return nil }
                 throw SystemError("recv(icmp)")
             }
-            if isReply(buffer[0..<count], from: target, sequence: seq) { return Clock.now - start }
+            if let reply = parseReply(buffer[0..<count]) { return reply }
         }
     }
 
     /// A raw IPv4 socket delivers the IP header first (raw(7)); skip IHL words.
-    private func isReply(_ datagram: ArraySlice<UInt8>, from target: IPv4Address, sequence seq: UInt16) -> Bool {
+    private func parseReply(_ datagram: ArraySlice<UInt8>) -> (source: IPv4Address, sequence: UInt16)? {
         let base = datagram.startIndex
-        guard datagram.count >= 20 else { return false }
+        guard datagram.count >= 20 else { return nil }
         let headerLength = Int(datagram[base] & 0x0f) * 4
-        guard headerLength >= 20, datagram.count >= headerLength + 8 else { return false }
+        guard headerLength >= 20, datagram.count >= headerLength + 8 else { return nil }
         let source = UInt32(datagram[base + 12]) << 24 | UInt32(datagram[base + 13]) << 16
             | UInt32(datagram[base + 14]) << 8 | UInt32(datagram[base + 15])
         let icmp = base + headerLength
         let id = UInt16(datagram[icmp + 4]) << 8 | UInt16(datagram[icmp + 5])
-        let replySeq = UInt16(datagram[icmp + 6]) << 8 | UInt16(datagram[icmp + 7])
-        return source == target.value && datagram[icmp] == ICMPEcho.echoReply && id == identifier && replySeq == seq
+        let seq = UInt16(datagram[icmp + 6]) << 8 | UInt16(datagram[icmp + 7])
+        guard datagram[icmp] == ICMPEcho.echoReply, id == identifier else { return nil }
+        return (IPv4Address(source), seq)
     }
 }
 

@@ -41,7 +41,7 @@ public struct PacketIOStatistics: Hashable, Sendable {
 ///
 /// Every backend receives only frames that arrived on the wire (never the ones it or anyone on
 /// this host sent, `PACKET_OUTGOING`), and only those its filter admits.
-public protocol PacketIO: AnyObject {
+public protocol PacketIO: AnyObject, SendableMetatype {
     /// A descriptor to poll(2) for POLLIN; nil when there is none (the fake).
     var pollDescriptor: Int32? { get }
 
