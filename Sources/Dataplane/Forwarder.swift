@@ -70,7 +70,10 @@ public final class Forwarder {
             counters.malformed += 1
             return false
         }
-        completeChecksum(frame, &packet, checksum)
+        switch ChecksumCompletion.complete(frame, packet: &packet, state: checksum) {
+        case .completed, .recomputed: counters.checksumsCompleted += 1
+        case .unchanged, .notApplicable: break
+        }
 
         if packet.fragment.isLaterFragment {
             let key = packet.fragmentKey
@@ -131,33 +134,6 @@ public final class Forwarder {
                 counters.forwarded += UInt64(sent)
                 counters.sendDropped += UInt64(1 - sent)
             }
-        }
-    }
-
-    /// An offloaded checksum must be finished before anything else touches the frame: the
-    /// incremental updates of a rewrite assume a complete checksum in the field.
-    private func completeChecksum(_ frame: UnsafeMutableRawBufferPointer, _ packet: inout ParsedPacket, _ state: ChecksumState) {
-        guard !packet.fragment.isFragment else { return }
-        switch state {
-        case .complete:
-            return
-        case .partial:
-            let offset: Int
-            switch packet.transport {
-            case .udp: offset = UDPHeader.checksumOffset
-            case .tcp: offset = TCPHeader.checksumOffset
-            default: return
-            }
-            if ChecksumOffload.completePartial(frame, checksumStart: packet.transportOffset, checksumOffset: offset,
-                                               end: packet.ipEnd) {
-                counters.checksumsCompleted += 1
-                // Keep the parse equal to the bytes for the rewrites that follow.
-                if case .ipv4(let fresh) = PacketView.parse(UnsafeRawBufferPointer(frame)) { packet = fresh }
-            }
-        case .unknown:
-            // RFC 768: a zero UDP checksum means "none"; keep it so.
-            if case .udp(let udp) = packet.transport, udp.checksum == 0 { return }
-            if ChecksumOffload.recomputeTransportChecksum(frame, packet: &packet) { counters.checksumsCompleted += 1 }
         }
     }
 

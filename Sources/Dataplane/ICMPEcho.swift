@@ -59,7 +59,9 @@ public final class ICMPEcho: @unchecked Sendable {
         packet[4] = UInt8(identifier >> 8); packet[5] = UInt8(truncatingIfNeeded: identifier)
         packet[6] = UInt8(seq >> 8); packet[7] = UInt8(truncatingIfNeeded: seq)
         for i in 8..<packet.count { packet[i] = UInt8(truncatingIfNeeded: i) }
-        let sum = InternetChecksum.checksum(packet)
+        var checksum = InternetChecksum()
+        checksum.add(packet)
+        let sum = checksum.checksum
         packet[2] = UInt8(sum >> 8); packet[3] = UInt8(truncatingIfNeeded: sum)
 
         var address = sockaddr_in()
@@ -114,19 +116,5 @@ public enum Clock {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return MonotonicTime(nanoseconds: UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec))
-    }
-}
-
-/// RFC 1071 ones'-complement sum, for the echo requests this target builds itself.
-enum InternetChecksum {
-    static func checksum<C: Collection>(_ bytes: C) -> UInt16 where C.Element == UInt8 {
-        var sum: UInt32 = 0
-        var high = true
-        for byte in bytes {
-            sum &+= high ? UInt32(byte) << 8 : UInt32(byte)
-            high.toggle()
-        }
-        while sum > 0xffff { sum = (sum & 0xffff) + (sum >> 16) }
-        return ~UInt16(sum)
     }
 }

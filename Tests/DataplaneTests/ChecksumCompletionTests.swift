@@ -10,7 +10,7 @@ struct ChecksumCompletionTests {
     }
 
     static func valid(_ frame: [UInt8]) -> Bool? {
-        frame.withUnsafeBytes { ChecksumCompletion.udpChecksumIsValid($0) }
+        TestFrames.udpChecksumIsValid(frame)
     }
 
     @Test("a partial checksum is completed to the one a full sender computes",

@@ -2,6 +2,7 @@ import Dataplane
 import Foundation
 import Lab
 import SLBWire
+import Synchronization
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -12,11 +13,14 @@ struct Handoff<T>: @unchecked Sendable { let value: T }
 
 /// A lab for one test: built on `init`, torn down by `tearDown()` (call it in a `defer`).
 struct LabFixture {
+    static let serial = Atomic<Int>(0)
     let plan: LabPlan
     let controller: LabController
 
     init(gateways: Int) throws {
-        let id = try #require(LabID("dp\(UInt16.random(in: 0...9999))"))
+        // Unique per process and per fixture: suites run in parallel, each in its own lab.
+        let serial = LabFixture.serial.add(1, ordering: .relaxed).newValue % 100
+        let id = try #require(LabID("d\(getpid() % 10000)x\(serial)"))
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vslb-dp-\(id)").path
         controller = LabController(store: LabStateStore(directory: directory))
         plan = try LabPlan(id: id, gatewayCount: gateways)

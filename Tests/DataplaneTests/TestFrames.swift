@@ -70,4 +70,14 @@ enum TestFrames {
         [0xff, 0xff, 0xff, 0xff, 0xff, 0xff] + clientMAC + [0x08, 0x06,
          0x00, 0x01, 0x08, 0x00, 6, 4, 0x00, 0x01] + clientMAC + bytes(client) + [0, 0, 0, 0, 0, 0] + bytes(target)
     }
+
+    /// True when a UDP frame's checksum verifies (or none was sent): what the gateway checks.
+    static func udpChecksumIsValid(_ frame: [UInt8]) -> Bool? {
+        guard case .ipv4(let packet) = PacketView.parse(frame), case .udp(let udp) = packet.transport else { return nil }
+        if udp.checksum == 0 { return true }
+        var sum = InternetChecksum()
+        sum.addPseudoHeader(source: packet.source, destination: packet.destination, protocol: .udp, length: UInt16(udp.length))
+        sum.add(Array(frame[packet.transportOffset..<(packet.transportOffset + udp.length)]))
+        return sum.verifies
+    }
 }
