@@ -27,6 +27,9 @@ public final class ForwardingLoop<RX: PacketIO, TX: PacketIO>: @unchecked Sendab
     private let finished = DispatchSemaphore(value: 0)
     private var failure: (any Error)?
     private var probeResults: [PingProber.Result] = []
+    /// First and last time a batch arrived: received / window is the rate while busy.
+    private var firstBatch: MonotonicTime?
+    private var lastBatch = MonotonicTime.zero
 
     /// `log` is called on the forwarding thread: events (`slb.real.down` ...) and reports.
     public init(forwarder: Forwarder, receive: RX, transmit: TX, prober: PingProber?, neighbourDevice: String,
@@ -72,6 +75,10 @@ public final class ForwardingLoop<RX: PacketIO, TX: PacketIO>: @unchecked Sendab
                 try forwarder.process(frames, now: now, transmit: transmit)
             }
             try forwarder.sendReleasedFragments(now: now, transmit: transmit)
+            if received > 0 {
+                if firstBatch == nil { firstBatch = now }
+                lastBatch = now
+            }
 
             if let prober {
                 probeResults.removeAll(keepingCapacity: true)
@@ -96,6 +103,7 @@ public final class ForwardingLoop<RX: PacketIO, TX: PacketIO>: @unchecked Sendab
                 for event in engine.expire(now: now) { log(describe(event)) }
                 forwarder.expireFragments(now: now)
                 refreshNeighbours()
+                receive.refreshKernelStatistics()
                 nextSecond = now + .seconds(1)
             }
             for event in engine.takeEvents() { log(describe(event)) }
@@ -114,6 +122,7 @@ public final class ForwardingLoop<RX: PacketIO, TX: PacketIO>: @unchecked Sendab
                 }
             }
         }
+        receive.refreshKernelStatistics()
         log(report(now: Clock.now))
     }
 
@@ -137,6 +146,11 @@ public final class ForwardingLoop<RX: PacketIO, TX: PacketIO>: @unchecked Sendab
         var lines = ["slb.dataplane.counters \(forwarder.counters)",
                      "slb.dataplane.receive received=\(receive.statistics.received) skipped=\(receive.statistics.skipped) kernel-dropped=\(receive.statistics.kernelDropped)",
                      "slb.dataplane.transmit sent=\(transmit.statistics.sent) send-dropped=\(transmit.statistics.sendDropped)"]
+        if let firstBatch, lastBatch > firstBatch {
+            let window = lastBatch - firstBatch
+            let rate = Double(receive.statistics.received) / (Double(window.nanoseconds) / 1e9)
+            lines.append("slb.dataplane.window first-to-last-batch=\(window.nanoseconds / 1_000_000)ms rate=\(Int(rate))pps")
+        }
         for real in snapshot.reals {
             lines.append("slb.real real=\(real.address) farm=\(real.farm) state=\(real.state.rawValue) conns=\(real.connections) total=\(real.totalConnections)")
         }

@@ -59,4 +59,11 @@ public protocol PacketIO: AnyObject, SendableMetatype {
 
     /// The most frames one `receive` batch or one `send` call carries.
     var batchLimit: Int { get }
+
+    /// Folds the kernel's drop counter into `statistics.kernelDropped` (about once a second).
+    func refreshKernelStatistics()
+}
+
+extension PacketIO {
+    public func refreshKernelStatistics() {}
 }
