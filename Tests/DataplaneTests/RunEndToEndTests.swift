@@ -135,7 +135,7 @@ struct RunEndToEndTests {
         let config = directory.appendingPathComponent("farm.cfg")
         try RunEndToEndTests.farm.write(to: config, atomically: true, encoding: .utf8)
         let logFile = directory.appendingPathComponent("slb.log")
-        FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
 
         var udp: [GatewayListener] = []
         var esp: [GatewayListener] = []
