@@ -17,7 +17,7 @@ let package = Package(
     targets: [
         // MARK: pure targets
         .target(name: "SLBWire", exclude: ["README.md"]),
-        .target(name: "SLBConfig", dependencies: ["SLBWire"]),
+        .target(name: "SLBConfig", dependencies: ["SLBWire"], exclude: ["README.md"]),
         .target(name: "SLBCore", dependencies: ["SLBWire", "SLBConfig"]),
         .target(name: "SLBShow", dependencies: ["SLBCore", "SLBConfig", "SLBWire"]),
         .target(name: "SLBSimulate", dependencies: ["SLBCore", "SLBConfig", "SLBWire"]),

@@ -272,3 +272,25 @@ public struct ConfigSession: Sendable {
         }
     }
 }
+
+// MARK: `?` help
+
+extension ConfigSession {
+    /// The commands `?` lists after `prefix` (empty for all), in the current mode, then in the
+    /// enclosing modes that a line could also reach, as IOS does.
+    public func help(_ prefix: String = "") -> [CommandSpec] {
+        let lowered = prefix.lowercased()
+        var seen: Set<String> = []
+        var specs: [CommandSpec] = []
+        let reachable: [ConfigMode] = switch mode {
+        case .foreign, .unsupported: [.global]
+        default: modes.reversed()
+        }
+        for level in reachable {
+            for spec in level.commands where spec.keyword.hasPrefix(lowered) && seen.insert(spec.keyword).inserted {
+                specs.append(spec)
+            }
+        }
+        return specs
+    }
+}

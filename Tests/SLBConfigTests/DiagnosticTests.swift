@@ -100,6 +100,22 @@ struct DiagnosticCase: Sendable, CustomTestStringConvertible {
             "t.cfg:9:2: warning: 'synguard' is accepted and ignored: synguard applies to TCP only",
             "t.cfg:10:2: warning: 'advertise' is accepted and ignored: VPNSLB does not install routes for VIPs",
         ]),
+        // `no` forms naming something that is not there.
+        DiagnosticCase(text: "ip slb probe P ping\nip slb serverfarm F\n failaction purge\n probe P\n no probe Q\n no real 198.51.100.99\n real 198.51.100.11\nip slb vserver V\n virtual 203.0.113.100 esp\n serverfarm F\n no client 192.0.2.0 255.255.255.0\nno ip slb probe Q\n", expected: [
+            "t.cfg:5:11: error: expected a probe attached to serverfarm F, found 'Q'",
+            "t.cfg:6:10: error: expected a real of serverfarm F, found '198.51.100.99'",
+            "t.cfg:11:12: error: expected a client range of vserver V, found '192.0.2.0 255.255.255.0'",
+            "t.cfg:12:17: error: expected an existing probe name, found 'Q'",
+        ]),
+        // Options of IOS commands that VPNSLB does not implement.
+        DiagnosticCase(text: "ip slb probe P ping\n address 198.51.100.1 routed\nip slb vserver V\n virtual 203.0.113.100 udp 500 service per-packet\n serverfarm F backup G sticky\n inservice standby HSRP1\n exit 2\n exit\n", expected: [
+            "t.cfg:2:23: error: 'address ... routed' is not supported: expected end of line, found 'routed'",
+            "t.cfg:3:16: error: vserver V has no serverfarm: expected 'serverfarm NAME'",
+            "t.cfg:4:32: error: 'service' is not supported: expected end of line, found 'service'",
+            "t.cfg:5:24: error: 'backup ... sticky' is not supported: expected end of line, found 'sticky'",
+            "t.cfg:6:12: error: 'inservice standby' (stateful backup) is not supported: expected end of line, found 'standby'",
+            "t.cfg:7:7: error: expected end of line, found '2'",
+        ]),
     ]
 
     @Test(arguments: syntaxCases)
