@@ -72,6 +72,8 @@ struct ConnectionTable {
     @usableFromInline private(set) var count = 0
     /// `ip slb entries conn`.
     let limit: Int
+    /// One second, in nanoseconds: the resolution of idle expiry (IOS idle is in seconds).
+    @usableFromInline static let requeueGranularity: UInt64 = 1_000_000_000
     private let maxBuckets: Int
     @usableFromInline let hasher: FlatHash
 
@@ -116,13 +118,20 @@ struct ConnectionTable {
 
     /// A packet of an existing connection: refresh last-seen (moving it to the tail of its
     /// vserver's idle list) and count it. Returns true when this packet established it.
+    ///
+    /// The move happens once per second of activity, not per packet: relinking touches
+    /// three other slots (neighbours and tail), i.e. three cache misses in a large table.
+    /// The list stays ordered by the second of each entry's last packet, so `expire` may
+    /// remove an entry up to one second late, never early.
     @inlinable
     mutating func touch(_ index: Int32, now: UInt64) -> Bool {
         let i = Int(index)
+        let previous = slots[i].lastSeen
         slots[i].lastSeen = now
         slots[i].packets &+= 1
         let vserver = slots[i].key.vserver
-        if idleTail[vserver] != index {
+        if now / ConnectionTable.requeueGranularity != previous / ConnectionTable.requeueGranularity,
+           idleTail[vserver] != index {
             unlinkIdle(index, vserver: vserver)
             linkIdleTail(index, vserver: vserver)
         }
@@ -152,6 +161,11 @@ struct ConnectionTable {
             slots[Int(index)] = entry
         } else {
             index = Int32(slots.count)
+            if slots.count == slots.capacity {
+                // Double, but never past the cap: the last doubling would otherwise reserve
+                // up to twice `ip slb entries conn`.
+                slots.reserveCapacity(min(limit, max(64, slots.capacity * 2)))
+            }
             slots.append(entry)
         }
         let b = bucket(of: key)

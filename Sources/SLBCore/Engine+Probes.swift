@@ -30,6 +30,7 @@ extension Engine {
             reals[r].failingProbes -= 1
             if reals[r].failingProbes == 0, reals[r].inService {
                 events.append(.realUp(real: real, address: reals[r].address, farm: farm.name, at: now))
+                rearmNoReal(farm: reals[r].farm)
             }
             return events
         }
@@ -55,5 +56,12 @@ extension Engine {
                                  connections: purged, at: now))
         }
         return events
+    }
+
+    /// The farm has a real again: its vservers' next "no real" is a new transition.
+    private func rearmNoReal(farm: Int) {
+        for v in vservers.indices where vservers[v].farm == farm || vservers[v].backupFarm == farm {
+            vservers[v].noRealRaised = false
+        }
     }
 }

@@ -2,6 +2,8 @@ import SLBConfig
 import SLBWire
 
 /// The SLB decision engine: pure, single-threaded (one owner), every call takes `now:`.
+/// `now` must not go backwards between calls: the idle and sticky lists are kept in time
+/// order by appending, so a clock that steps back delays expiry (it never corrupts state).
 ///
 /// A façade over the pieces in this target: the connection table, the sticky table, the
 /// farm schedulers and the real-server state. The per-packet call is `decide`; timers are

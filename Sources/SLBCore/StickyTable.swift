@@ -88,6 +88,9 @@ struct StickyTable {
             slots[Int(index)] = entry
         } else {
             index = Int32(slots.count)
+            if slots.count == slots.capacity {
+                slots.reserveCapacity(min(limit, max(64, slots.capacity * 2)))
+            }
             slots.append(entry)
         }
         let b = bucket(of: entry.key)

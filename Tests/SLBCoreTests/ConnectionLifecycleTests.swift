@@ -61,6 +61,24 @@ import Testing
         #expect(snapshot.reals.allSatisfy { $0.connections == 0 })
     }
 
+    /// The idle list is reordered once per second of activity, so a connection may go up
+    /// to a second late, never early.
+    @Test("idle expiry is never early and at most one second late")
+    func idleResolution() {
+        let engine = makeEngine(ipsecConfiguration(idle: 10))
+        let a = Flow.udp(client(10), 500, to: vip, 500)
+        let b = Flow.udp(client(11), 500, to: vip, 500)
+        _ = engine.decide(a, now: .milliseconds(100))
+        _ = engine.decide(b, now: .milliseconds(200))
+        _ = engine.decide(a, now: .milliseconds(900))       // same second: not requeued
+        _ = engine.expire(now: .milliseconds(10_199))
+        #expect(engine.snapshot(now: .zero, connections: .all).connections.count == 2)
+        _ = engine.expire(now: .milliseconds(10_200))       // b is due but behind a
+        #expect(engine.snapshot(now: .zero, connections: .all).connections.count == 2)
+        _ = engine.expire(now: .milliseconds(10_900))
+        #expect(engine.snapshot(now: .zero, connections: .all).connections.isEmpty)
+    }
+
     @Test("a MAXCONNS real is OPERATIONAL again once below the limit")
     func maxConnsClears() {
         let engine = makeEngine(SLBConfiguration(farms: [farm(weights: [1], maxConns: 2)],

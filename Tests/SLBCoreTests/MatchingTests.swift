@@ -104,6 +104,20 @@ import Testing
         #expect(stats.drops[DropReason.noRealAvailable.rawValue] == 3)
     }
 
+    @Test("farmNoReal fires again after the farm recovered, even with no flow in between")
+    func farmNoRealAfterRecovery() {
+        let configuration = SLBConfiguration(probes: [Probe(name: "PING", faildetect: 1)],
+                                             farms: [farm(weights: [1], probes: ["PING"])], vservers: [isakmp()])
+        let engine = makeEngine(configuration)
+        failReal(engine, 0, at: t(1), misses: 1)
+        #expect(placements(engine, count: 2, at: t(2)) == [nil, nil])
+        #expect(engine.takeEvents().count == 1)
+        _ = engine.probeResult(real: RealID(0), probe: "PING", success: true, rtt: nil, now: t(3))
+        failReal(engine, 0, at: t(4), misses: 1)
+        #expect(placements(engine, count: 2, firstClient: 40, at: t(5)) == [nil, nil])
+        #expect(engine.takeEvents() == [.farmNoReal(farm: "GW", vserver: "ISAKMP", at: t(5))])
+    }
+
     @Test("out-of-service vservers take nothing; out-of-service reals get nothing")
     func outOfService() {
         var f = farm(weights: [1, 1])
