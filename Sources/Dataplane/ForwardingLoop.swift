@@ -21,6 +21,8 @@ public final class ForwardingLoop<RX: PacketIO, TX: PacketIO>: @unchecked Sendab
     let prober: PingProber?
     let neighbourDevice: String
     let log: @Sendable (String) -> Void
+    /// Renders the engine's state for a report (the executable passes SLBShow's IOS tables).
+    let describe: (@Sendable (SLBSnapshot) -> String)?
 
     private let stopRequested = Atomic<Bool>(false)
     private let reportRequested = Atomic<Bool>(false)
@@ -33,7 +35,8 @@ public final class ForwardingLoop<RX: PacketIO, TX: PacketIO>: @unchecked Sendab
 
     /// `log` is called on the forwarding thread: events (`slb.real.down` ...) and reports.
     public init(forwarder: Forwarder, receive: RX, transmit: TX, prober: PingProber?, neighbourDevice: String,
-                log: @escaping @Sendable (String) -> Void) {
+                describe: (@Sendable (SLBSnapshot) -> String)? = nil, log: @escaping @Sendable (String) -> Void) {
+        self.describe = describe
         self.forwarder = forwarder
         self.receive = receive
         self.transmit = transmit
@@ -151,8 +154,12 @@ public final class ForwardingLoop<RX: PacketIO, TX: PacketIO>: @unchecked Sendab
             let rate = Double(receive.statistics.received) / (Double(window.nanoseconds) / 1e9)
             lines.append("slb.dataplane.window first-to-last-batch=\(window.nanoseconds / 1_000_000)ms rate=\(Int(rate))pps")
         }
-        for real in snapshot.reals {
-            lines.append("slb.real real=\(real.address) farm=\(real.farm) state=\(real.state.rawValue) conns=\(real.connections) total=\(real.totalConnections)")
+        if let describe {
+            lines.append(describe(snapshot))
+        } else {
+            for real in snapshot.reals {
+                lines.append("slb.real real=\(real.address) farm=\(real.farm) state=\(real.state.rawValue) conns=\(real.connections) total=\(real.totalConnections)")
+            }
         }
         return lines.joined(separator: "\n")
     }

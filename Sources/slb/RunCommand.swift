@@ -5,6 +5,7 @@ import Foundation
 import Lab
 import SLBConfig
 import SLBCore
+import SLBShow
 import SLBWire
 #if canImport(Glibc)
 import Glibc
@@ -82,7 +83,7 @@ struct RunCommand: ParsableCommand {
                                                    filter: BPFProgram, seconds: Int?, probed: Int) throws {
         let forwarder = Forwarder(engine: engine, sourceMAC: mac, batchLimit: rx.batchLimit)
         let loop = ForwardingLoop(forwarder: forwarder, receive: rx, transmit: tx, prober: prober,
-                                  neighbourDevice: insideInterface, log: { log($0) })
+                                  neighbourDevice: insideInterface, describe: RunCommand.showTables, log: { log($0) })
         let stop = DispatchSemaphore(value: 0)
         var sources: [any DispatchSourceSignal] = []
         for sig in [SIGINT, SIGTERM, SIGUSR1] {
@@ -100,6 +101,15 @@ struct RunCommand: ParsableCommand {
         try loop.wait()
         sources.forEach { $0.cancel() }
         log("slb.run.stopped")
+    }
+
+    /// `show ip slb reals`, `vservers` and `stats`, as IOS prints them.
+    @Sendable static func showTables(_ snapshot: SLBSnapshot) -> String {
+        [ShowRequest(table: .reals(farm: nil)), ShowRequest(table: .vservers(name: nil)), ShowRequest(table: .stats)]
+            .map { request in
+                let table = (try? ShowRenderer.render(request, snapshot)) ?? ""
+                return request.command + "\n" + table
+            }.joined(separator: "\n")
     }
 
     /// The inside interface's MAC (the forwarded frames' new source), from sysfs.

@@ -205,6 +205,16 @@ struct RunEndToEndTests {
             }
         }
 
+        // Inspectable while running: SIGUSR1 (to the process this test started) prints the IOS tables.
+        kill(slb.processIdentifier, SIGUSR1)
+        #expect(waitFor("show ip slb vservers", seconds: 3), "no report on SIGUSR1: \(log())")
+        // Two connections per client (ISAKMP + ESP), IOS `show ip slb reals` layout.
+        for row in ["198.51.100.11         VPN3             3       OPERATIONAL    6",
+                    "198.51.100.12         VPN3             1       OPERATIONAL    2",
+                    "198.51.100.13         VPN3             2       OPERATIONAL    4"] {
+            #expect(log().contains(row), "\(row) missing: \(log())")
+        }
+
         // Gateway 2 goes silent: after faildetect (2) missed probes it is PROBE_FAILED.
         #expect(try runner.run(["ip", "-n", plan.gatewayNamespace(2), "link", "set", "eth0", "down"]).succeeded)
         #expect(waitFor("slb.real.down real=198.51.100.12", seconds: 6), "no slb.real.down: \(log())")
