@@ -70,6 +70,12 @@ public final class Forwarder {
             counters.malformed += 1
             return false
         }
+        // A router forwards only what was sent to it (RFC 1812 §5.3.4: no link-layer
+        // broadcast or multicast forwarding of unicast IP).
+        guard !packet.ethernet.destination.isMulticast else {
+            counters.notUnicast += 1
+            return false
+        }
         switch ChecksumCompletion.complete(frame, packet: &packet, state: checksum) {
         case .completed, .recomputed: counters.checksumsCompleted += 1
         case .unchanged, .notApplicable: break
