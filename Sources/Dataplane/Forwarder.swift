@@ -8,13 +8,13 @@ import SLBWire
 /// Single-threaded: the forwarding thread owns it (and the engine). No allocation per packet
 /// on the established-flow path; held fragments are copied (rare slow path, SLBWire).
 public final class Forwarder {
-    public let engine: Engine
+    public private(set) var engine: Engine
     /// The transmit interface's MAC: the new source MAC of forwarded frames.
     public let sourceMAC: MACAddress
     public private(set) var counters = ForwarderCounters()
     private var fragments = FragmentTable<RealID>()
     /// Per real (engine order): how to rewrite, and its MAC once resolved.
-    private let forwarding: [Forwarding]
+    private var forwarding: [Forwarding]
     private var neighbours: [MACAddress?]
     /// Reals whose MAC was missing since the last refresh: resolve them.
     public private(set) var unresolved: Set<RealID> = []
@@ -29,6 +29,21 @@ public final class Forwarder {
     }
 
     deinit { outgoing.deallocate() }
+
+    /// Re-reads the per-real forwarding from the engine (after an in-place reconfiguration).
+    /// Resolved MACs are kept for addresses that stay; the rest resolve on the next refresh.
+    public func refreshForwarding() {
+        let old = Dictionary(zip(forwarding.map(\.address), neighbours), uniquingKeysWith: { first, _ in first })
+        forwarding = engine.probeTargets.map { engine.forwarding(for: $0.real) }
+        neighbours = forwarding.map { old[$0.address] ?? nil }
+        unresolved.removeAll(keepingCapacity: true)
+    }
+
+    /// Forwards with another engine from now on (a reload that builds a new one).
+    public func replaceEngine(_ engine: Engine) {
+        self.engine = engine
+        refreshForwarding()
+    }
 
     /// The reals' addresses, in engine order (what to look up in the neighbour table).
     public var realAddresses: [IPv4Address] { forwarding.map(\.address) }

@@ -21,10 +21,16 @@ public final class ForwardingLoop<RX: PacketIO, TX: PacketIO>: @unchecked Sendab
     let prober: PingProber?
     let neighbourDevice: String
     let log: @Sendable (String) -> Void
+    let events: EventLog
     /// Renders the engine's state for a report (the executable passes SLBShow's IOS tables).
     let describe: (@Sendable (SLBSnapshot) -> String)?
 
+    /// Called once per iteration on the forwarding thread; set before `start()`.
+    public var hooks: [any ForwardingLoopHook]
+    private lazy var control = ForwardingLoopControl(forwarder: forwarder) { [unowned self] now in report(now: now) }
+
     private let stopRequested = Atomic<Bool>(false)
+    private let refreshRequested = Atomic<Bool>(false)
     private let reportRequested = Atomic<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
     private var failure: (any Error)?
@@ -35,7 +41,9 @@ public final class ForwardingLoop<RX: PacketIO, TX: PacketIO>: @unchecked Sendab
 
     /// `log` is called on the forwarding thread: events (`slb.real.down` ...) and reports.
     public init(forwarder: Forwarder, receive: RX, transmit: TX, prober: PingProber?, neighbourDevice: String,
-                describe: (@Sendable (SLBSnapshot) -> String)? = nil, log: @escaping @Sendable (String) -> Void) {
+                describe: (@Sendable (SLBSnapshot) -> String)? = nil, hooks: [any ForwardingLoopHook] = [],
+                log: @escaping @Sendable (String) -> Void) {
+        self.hooks = hooks
         self.describe = describe
         self.forwarder = forwarder
         self.receive = receive
@@ -43,6 +51,7 @@ public final class ForwardingLoop<RX: PacketIO, TX: PacketIO>: @unchecked Sendab
         self.prober = prober
         self.neighbourDevice = neighbourDevice
         self.log = log
+        events = EventLog(write: log)
     }
 
     public func start() {
@@ -56,6 +65,8 @@ public final class ForwardingLoop<RX: PacketIO, TX: PacketIO>: @unchecked Sendab
 
     public func stop() { stopRequested.store(true, ordering: .releasing) }
     public func requestReport() { reportRequested.store(true, ordering: .releasing) }
+    /// Any thread: rebuild the forwarding table from the engine at the next iteration.
+    public func requestForwardingRefresh() { refreshRequested.store(true, ordering: .releasing) }
 
     /// Waits for the thread to end; rethrows what ended it, if anything did.
     public func wait() throws {
@@ -64,7 +75,6 @@ public final class ForwardingLoop<RX: PacketIO, TX: PacketIO>: @unchecked Sendab
     }
 
     func run() throws {
-        let engine = forwarder.engine
         var nextSecond = Clock.now
         var lastNeighbourRead = MonotonicTime.zero
         refreshNeighbours()
@@ -74,6 +84,7 @@ public final class ForwardingLoop<RX: PacketIO, TX: PacketIO>: @unchecked Sendab
 
         while !stopRequested.load(ordering: .acquiring) {
             var now = Clock.now
+            let engine = forwarder.engine
             let received = try receive.receive { frames in
                 try forwarder.process(frames, now: now, transmit: transmit)
             }
@@ -90,7 +101,7 @@ public final class ForwardingLoop<RX: PacketIO, TX: PacketIO>: @unchecked Sendab
                 for result in probeResults {
                     for event in engine.probeResult(real: result.real, probe: result.probe, success: result.success,
                                                     rtt: result.rtt, now: now) {
-                        log(line(for: event))
+                        record(event, now)
                     }
                 }
             }
@@ -103,13 +114,15 @@ public final class ForwardingLoop<RX: PacketIO, TX: PacketIO>: @unchecked Sendab
                 lastNeighbourRead = now
             }
             if now >= nextSecond {
-                for event in engine.expire(now: now) { log(line(for: event)) }
+                for event in engine.expire(now: now) { record(event, now) }
                 forwarder.expireFragments(now: now)
                 refreshNeighbours()
                 receive.refreshKernelStatistics()
                 nextSecond = now + .seconds(1)
             }
-            for event in engine.takeEvents() { log(line(for: event)) }
+            for event in engine.takeEvents() { record(event, now) }
+            for hook in hooks { hook.loopIteration(engine: forwarder.engine, now: now, control: control) }
+            if refreshRequested.exchange(false, ordering: .acquiringAndReleasing) { forwarder.refreshForwarding() }
             if reportRequested.exchange(false, ordering: .acquiringAndReleasing) { log(report(now: now)) }
 
             if received == 0 {
@@ -134,13 +147,9 @@ public final class ForwardingLoop<RX: PacketIO, TX: PacketIO>: @unchecked Sendab
         forwarder.updateNeighbours(NeighbourTable.parse(text, device: neighbourDevice))
     }
 
-    func line(for event: EngineEvent) -> String {
-        switch event {
-        case .realDown(_, let address, let farm, let reason, _): "\(event.name) real=\(address) farm=\(farm) reason=\(reason)"
-        case .realUp(_, let address, let farm, _): "\(event.name) real=\(address) farm=\(farm)"
-        case .purge(_, let address, let farm, let connections, _): "\(event.name) real=\(address) farm=\(farm) connections=\(connections)"
-        case .farmNoReal(let farm, let vserver, _): "\(event.name) farm=\(farm) vserver=\(vserver)"
-        }
+    private func record(_ event: EngineEvent, _ now: MonotonicTime) {
+        events.record(event)
+        for hook in hooks { hook.engineEvent(event, now: now) }
     }
 
     /// Counters of the forwarder and the backends, and each real's state.
