@@ -6,7 +6,7 @@ import SLBWire
 /// CLOCK_MONOTONIC time (`mono=`, seconds with nanoseconds: comparable with any other process's
 /// CLOCK_MONOTONIC on the host, which is how tests time PROBE_FAILED) and the wall-clock time.
 ///
-/// `slb.real.down mono=1234.500000000 time=2026-11-22T15:20:01.123Z real=198.51.100.11 farm=GW reason=probe PING`
+/// `slb.real.down real=198.51.100.11 farm=GW reason="probe PING" mono=1234.500000000 time=2026-11-22T15:20:01.123Z`
 public struct EventLog: Sendable {
     let write: @Sendable (String) -> Void
 
@@ -31,7 +31,8 @@ public struct EventLog: Sendable {
             fields = ["farm=\(farm)", "vserver=\(vserver)"]
             at = time
         }
-        return ([event.name, "mono=\(monotonic(at))", "time=\(iso8601(wallClock))"] + fields).joined(separator: " ")
+        // Timestamps last, so `name real=...` prefixes stay stable for grep.
+        return ([event.name] + fields + ["mono=\(monotonic(at))", "time=\(iso8601(wallClock))"]).joined(separator: " ")
     }
 
     /// Seconds.nanoseconds, fixed width fraction, so it parses as a Double and sorts as text.

@@ -20,6 +20,8 @@ public final class ForwardingLoop<RX: PacketIO, TX: PacketIO>: @unchecked Sendab
     let transmit: TX
     let prober: PingProber?
     let neighbourDevice: String
+    /// The public interface, whose neighbour table backs directed-mode replies.
+    let publicDevice: String?
     let log: @Sendable (String) -> Void
     let events: EventLog
     /// Renders the engine's state for a report (the executable passes SLBShow's IOS tables).
@@ -41,9 +43,10 @@ public final class ForwardingLoop<RX: PacketIO, TX: PacketIO>: @unchecked Sendab
 
     /// `log` is called on the forwarding thread: events (`slb.real.down` ...) and reports.
     public init(forwarder: Forwarder, receive: RX, transmit: TX, prober: PingProber?, neighbourDevice: String,
-                describe: (@Sendable (SLBSnapshot) -> String)? = nil, hooks: [any ForwardingLoopHook] = [],
-                log: @escaping @Sendable (String) -> Void) {
+                publicDevice: String? = nil, describe: (@Sendable (SLBSnapshot) -> String)? = nil,
+                hooks: [any ForwardingLoopHook] = [], log: @escaping @Sendable (String) -> Void) {
         self.hooks = hooks
+        self.publicDevice = publicDevice
         self.describe = describe
         self.forwarder = forwarder
         self.receive = receive
@@ -81,6 +84,12 @@ public final class ForwardingLoop<RX: PacketIO, TX: PacketIO>: @unchecked Sendab
         var descriptors: [pollfd] = []
         if let fd = receive.pollDescriptor { descriptors.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0)) }
         if let prober { descriptors.append(pollfd(fd: prober.descriptor, events: Int16(POLLIN), revents: 0)) }
+        // Directed mode: replies from the reals arrive on the inside interface (`transmit`).
+        let insideReceives = transmit.pollDescriptor != nil && !forwarder.replies.isEmpty
+        if insideReceives, let fd = transmit.pollDescriptor, fd != receive.pollDescriptor {
+            descriptors.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0))
+        }
+        forwarder.updateAnsweringVIPs(now: Clock.now)
 
         while !stopRequested.load(ordering: .acquiring) {
             var now = Clock.now
@@ -89,6 +98,13 @@ public final class ForwardingLoop<RX: PacketIO, TX: PacketIO>: @unchecked Sendab
                 try forwarder.process(frames, now: now, transmit: transmit)
             }
             try forwarder.sendReleasedFragments(now: now, transmit: transmit)
+            var replies = 0
+            if insideReceives {
+                replies = try transmit.receive { frames in
+                    try forwarder.processReplies(frames, now: now, transmit: receive)
+                }
+            }
+            try forwarder.sendAnswers(transmit: receive)
             if received > 0 {
                 if firstBatch == nil { firstBatch = now }
                 lastBatch = now
@@ -116,6 +132,7 @@ public final class ForwardingLoop<RX: PacketIO, TX: PacketIO>: @unchecked Sendab
             if now >= nextSecond {
                 for event in engine.expire(now: now) { record(event, now) }
                 forwarder.expireFragments(now: now)
+                forwarder.updateAnsweringVIPs(now: now)
                 refreshNeighbours()
                 receive.refreshKernelStatistics()
                 nextSecond = now + .seconds(1)
@@ -125,7 +142,7 @@ public final class ForwardingLoop<RX: PacketIO, TX: PacketIO>: @unchecked Sendab
             if refreshRequested.exchange(false, ordering: .acquiringAndReleasing) { forwarder.refreshForwarding() }
             if reportRequested.exchange(false, ordering: .acquiringAndReleasing) { log(report(now: now)) }
 
-            if received == 0 {
+            if received == 0 && replies == 0 {
                 now = Clock.now
                 var sleep = ForwardingLoop.maximumSleep
                 if let due = prober?.nextDeadline { sleep = min(sleep, due - now) }
@@ -145,6 +162,9 @@ public final class ForwardingLoop<RX: PacketIO, TX: PacketIO>: @unchecked Sendab
     private func refreshNeighbours() {
         guard let text = try? String(contentsOfFile: NeighbourTable.procPath, encoding: .utf8) else { return }
         forwarder.updateNeighbours(NeighbourTable.parse(text, device: neighbourDevice))
+        if let publicDevice, !forwarder.replies.isEmpty {
+            forwarder.updatePublicNeighbours(NeighbourTable.parse(text, device: publicDevice))
+        }
     }
 
     private func record(_ event: EngineEvent, _ now: MonotonicTime) {
@@ -158,6 +178,9 @@ public final class ForwardingLoop<RX: PacketIO, TX: PacketIO>: @unchecked Sendab
         var lines = ["slb.dataplane.counters \(forwarder.counters)",
                      "slb.dataplane.receive received=\(receive.statistics.received) skipped=\(receive.statistics.skipped) kernel-dropped=\(receive.statistics.kernelDropped)",
                      "slb.dataplane.transmit sent=\(transmit.statistics.sent) send-dropped=\(transmit.statistics.sendDropped)"]
+        if !forwarder.replies.isEmpty {
+            lines.append("slb.dataplane.replies received=\(transmit.statistics.received) kernel-dropped=\(transmit.statistics.kernelDropped) sent=\(receive.statistics.sent)")
+        }
         if let firstBatch, lastBatch > firstBatch {
             let window = lastBatch - firstBatch
             let rate = Double(receive.statistics.received) / (Double(window.nanoseconds) / 1e9)
