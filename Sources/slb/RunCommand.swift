@@ -43,6 +43,9 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("for"), help: "Stop after DURATION seconds (90, 30s, 5m).")
     var duration: String?
 
+    @Option(name: .customLong("report-json"), help: "On SIGUSR1 also write the engine snapshot (connections included) to FILE as JSON.")
+    var reportJSON: String?
+
     func run() throws {
         let text: String
         do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
@@ -90,12 +93,21 @@ struct RunCommand: ParsableCommand {
         let loop = ForwardingLoop(forwarder: forwarder, receive: rx, transmit: tx, prober: prober,
                                   neighbourDevice: insideInterface, publicDevice: publicInterface,
                                   describe: RunCommand.showTables, log: { log($0) })
+        let snapshotHook = reportJSON.map(SnapshotFileHook.init(path:))
+        if let snapshotHook { loop.hooks.append(snapshotHook) }
         let stop = DispatchSemaphore(value: 0)
         var sources: [any DispatchSourceSignal] = []
         for sig in [SIGINT, SIGTERM, SIGUSR1] {
             signal(sig, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler { if sig == SIGUSR1 { loop.requestReport() } else { stop.signal() } }
+            source.setEventHandler {
+                if sig == SIGUSR1 {
+                    loop.requestReport()
+                    snapshotHook?.request()
+                } else {
+                    stop.signal()
+                }
+            }
             source.resume()
             sources.append(source)
         }
