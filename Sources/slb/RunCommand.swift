@@ -94,7 +94,7 @@ struct RunCommand: ParsableCommand {
                                   neighbourDevice: insideInterface, publicDevice: publicInterface,
                                   describe: RunCommand.showTables, log: { log($0) })
         let snapshotHook = reportJSON.map(SnapshotFileHook.init(path:))
-        if let snapshotHook { loop.hooks.append(snapshotHook) }
+        loop.hook = snapshotHook
         let stop = DispatchSemaphore(value: 0)
         var sources: [any DispatchSourceSignal] = []
         for sig in [SIGINT, SIGTERM, SIGUSR1] {

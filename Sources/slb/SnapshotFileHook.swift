@@ -15,14 +15,21 @@ import Glibc
 final class SnapshotFileHook: ForwardingLoopHook, @unchecked Sendable {
     let path: String
     private let requested = Atomic<Bool>(false)
+    private let events = EventLog(write: { log($0) })
 
     init(path: String) { self.path = path }
+
+    var descriptor: Int32? { nil }
+    var isBusy: Bool { false }
+
+    /// The loop hands events to its hook instead of logging them: log them as it would.
+    func event(_ event: EngineEvent, now: MonotonicTime) { events.record(event) }
 
     /// Any thread (the signal handler's queue).
     func request() { requested.store(true, ordering: .releasing) }
 
-    func loopIteration(engine: Engine, now: MonotonicTime, control: ForwardingLoopControl) {
-        guard requested.exchange(false, ordering: .acquiringAndReleasing) else { return }
+    func iteration(engine: Engine, now: MonotonicTime) -> Bool {
+        guard requested.exchange(false, ordering: .acquiringAndReleasing) else { return false }
         let snapshot = engine.snapshot(now: now, connections: .all)
         do {
             let encoder = JSONEncoder()
@@ -34,5 +41,6 @@ final class SnapshotFileHook: ForwardingLoopHook, @unchecked Sendable {
         } catch {
             log("slb.run.report-json.error path=\(path) \(error)")
         }
+        return false
     }
 }

@@ -126,6 +126,10 @@ struct FarmIntegrationTests {
             #expect(wrongPort.isEmpty)
         }
 
+        // ICMP echo to the VIP: the SLB answers while its vservers are OPERATIONAL.
+        let pinger = try lab.inside(plan.clientNamespace) { try ICMPEcho(identifier: 0x5eb1) }
+        #expect(try pinger.ping(LabAddressPlan.vip, timeout: .seconds(1)) != nil, "no echo reply from the VIP")
+
         // 3000-byte ISAKMP datagrams, fragmented by hand, in order and last fragment first:
         // whole at the client's gateway (which reassembles them).
         let before = clients.replies.count
