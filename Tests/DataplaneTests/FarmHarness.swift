@@ -71,7 +71,8 @@ func largeReceiveBuffer(_ fd: Int32) {
 /// records each datagram's source and size; with `echo` it sends each one back (directed mode:
 /// from its own address, which the SLB must translate to the VIP).
 final class FarmGateway {
-    let udp500: Int32, udp4500: Int32, esp: Int32
+    let udp500: Int32, esp: Int32
+    private(set) var udp4500: Int32
     let echo: Bool
     private(set) var udp500Sources: [IPv4Address: Int] = [:]
     private(set) var udp4500Sources: [IPv4Address: Int] = [:]
@@ -90,7 +91,14 @@ final class FarmGateway {
         [udp500, udp4500, esp].forEach(largeReceiveBuffer)
     }
 
-    deinit { [udp500, udp4500, esp].forEach { close($0) } }
+    deinit { [udp500, udp4500, esp].forEach { if $0 >= 0 { close($0) } } }
+
+    /// Closes the NAT-T socket: the gateway's kernel then answers port 4500 with ICMP port
+    /// unreachable (RFC 1122 §4.1.3.1).
+    func closeNATT() {
+        close(udp4500)
+        udp4500 = -1
+    }
 
     /// Every distinct client seen, any protocol.
     var clients: Set<IPv4Address> { Set(udp500Sources.keys).union(udp4500Sources.keys).union(espSources.keys) }
@@ -102,7 +110,7 @@ final class FarmGateway {
             udp500Sizes[got.source, default: []].append(got.count)
             if echo { sendDatagram(udp500, Array(buffer[0..<got.count]), to: got.source, port: got.port) }
         }
-        while let got = receiveDatagram(udp4500, into: &buffer) {
+        while udp4500 >= 0, let got = receiveDatagram(udp4500, into: &buffer) {
             udp4500Sources[got.source, default: 0] += 1
             if echo { sendDatagram(udp4500, Array(buffer[0..<got.count]), to: got.source, port: got.port) }
         }
@@ -125,7 +133,9 @@ final class FarmClients {
     private var udp500: [Int32] = []
     private var udp4500: [Int32] = []
     let raw: Int32
-    let udpReplies: Int32, espReplies: Int32
+    let udpReplies: Int32, espReplies: Int32, icmpReplies: Int32
+    /// ICMP errors seen: (source, quoted destination, quoted destination port).
+    private(set) var errors: [(source: IPv4Address, quotedDestination: IPv4Address, quotedPort: UInt16)] = []
     /// Replies seen: (client, source address, source port (0 for ESP), protocol, IP payload length).
     private(set) var replies: [(client: IPv4Address, source: IPv4Address, port: UInt16, ipProtocol: UInt8, length: Int)] = []
     private var buffer = [UInt8](repeating: 0, count: 65536)
@@ -136,7 +146,8 @@ final class FarmClients {
         raw = socket(AF_INET, Int32(SOCK_RAW.rawValue), Int32(IPPROTO_RAW))
         udpReplies = socket(AF_INET, Int32(SOCK_RAW.rawValue), Int32(IPPROTO_UDP))
         espReplies = socket(AF_INET, Int32(SOCK_RAW.rawValue), 50)
-        guard raw >= 0, udpReplies >= 0, espReplies >= 0 else { throw SystemError("socket(raw)") }
+        icmpReplies = socket(AF_INET, Int32(SOCK_RAW.rawValue), Int32(IPPROTO_ICMP))
+        guard raw >= 0, udpReplies >= 0, espReplies >= 0, icmpReplies >= 0 else { throw SystemError("socket(raw)") }
         largeReceiveBuffer(udpReplies)
         largeReceiveBuffer(espReplies)
         for address in addresses {
@@ -148,7 +159,7 @@ final class FarmClients {
         }
     }
 
-    deinit { (udp500 + udp4500 + [raw, udpReplies, espReplies]).forEach { close($0) } }
+    deinit { (udp500 + udp4500 + [raw, udpReplies, espReplies, icmpReplies]).forEach { close($0) } }
 
     func sendISAKMP(_ index: Int, _ data: [UInt8]) -> Bool { sendDatagram(udp500[index], data, to: LabAddressPlan.vip, port: 500) }
     /// NAT-T: a non-ESP marker (four zero bytes) then IKE, RFC 3948 §2.2.
@@ -199,6 +210,18 @@ final class FarmClients {
                     ? UInt16(buffer[headerLength]) << 8 | UInt16(buffer[headerLength + 1]) : 0
                 replies.append((destination, source, port, ipProtocol, got.count - headerLength))
             }
+        }
+        while let got = receiveDatagram(icmpReplies, into: &buffer) {
+            let header = got.count > 0 ? Int(buffer[0] & 0x0f) * 4 : 0
+            // ICMP error: type 3/11/12, quoted IPv4 header at +8, its destination at +16.
+            let quoted = header + 8
+            guard got.count >= quoted + 24, [3, 11, 12].contains(buffer[header]) else { continue }
+            let quotedHeader = Int(buffer[quoted] & 0x0f) * 4
+            guard got.count >= quoted + quotedHeader + 4 else { continue }
+            let destination = IPv4Address(UInt32(buffer[quoted + 16]) << 24 | UInt32(buffer[quoted + 17]) << 16
+                                          | UInt32(buffer[quoted + 18]) << 8 | UInt32(buffer[quoted + 19]))
+            let port = UInt16(buffer[quoted + quotedHeader + 2]) << 8 | UInt16(buffer[quoted + quotedHeader + 3])
+            errors.append((got.source, destination, port))
         }
         for fd in udp500 + udp4500 { while receiveDatagram(fd, into: &buffer) != nil {} }
     }

@@ -52,7 +52,7 @@ struct FarmIntegrationTests {
 
     static let clientCount = 300
 
-    @Test("every client's UDP/500, UDP/4500 and ESP reach exactly one gateway; 150/50/100 (roundrobin) or within one (leastconns); the SLB's table agrees; no UDP checksum errors; fragments in either order arrive whole; directed replies come from the VIP",
+    @Test("every client's UDP/500, UDP/4500 and ESP reach exactly one gateway; 150/50/100 (roundrobin) or within one (leastconns); the SLB's table agrees; no UDP checksum errors; fragments in either order arrive whole; directed replies and ICMP errors come from the VIP",
           arguments: [("roundrobin", false, "packet-socket"), ("leastconns", false, "packet-socket"),
                       ("roundrobin", true, "packet-socket"), ("leastconns", true, "packet-socket"), ("roundrobin", true, "pcap")])
     func farm(predictor: String, directed: Bool, backend: String) throws {
@@ -154,6 +154,17 @@ struct FarmIntegrationTests {
             poll(seconds: 3) { drainAll(); return clients.replies.count >= before + 4 }
             let big = clients.replies.dropFirst(before).filter { $0.length == 3008 && $0.source == LabAddressPlan.vip }
             #expect(big.count == 4, "fragmented replies from the VIP: \(clients.replies.dropFirst(before).map(\.length))")
+        }
+
+        if directed {
+            // The gateway's port unreachable for NAT-T reaches the client as the VIP's, quoting
+            // VIP:4500 (RFC 5508 §4.2), so the client can match it to its socket.
+            let g = home[addresses[5]] ?? 0
+            gateways[g].closeNATT()
+            _ = clients.sendNATT(5, Array("to a closed port".utf8))
+            poll(seconds: 3) { drainAll(); return !clients.errors.isEmpty }
+            let errors = clients.errors.map { "\($0.source) quoting \($0.quotedDestination):\($0.quotedPort)" }
+            #expect(errors == ["\(LabAddressPlan.vip) quoting \(LabAddressPlan.vip):4500"], "\(errors)")
         }
 
         if predictor == "roundrobin" && !directed && backend == "packet-socket" { try userspaceProof(lab: lab, slb: slb, clients: clients, gateways: gateways, drain: drainAll) }
