@@ -71,8 +71,10 @@ func largeReceiveBuffer(_ fd: Int32) {
 /// records each datagram's source and size; with `echo` it sends each one back (directed mode:
 /// from its own address, which the SLB must translate to the VIP).
 final class FarmGateway {
-    let udp500: Int32, esp: Int32
+    let udp500: Int32, esp: Int32, icmp: Int32
     private(set) var udp4500: Int32
+    /// ICMP errors received: (outer source, quoted source, quoted source port).
+    private(set) var icmpErrors: [(source: IPv4Address, quotedSource: IPv4Address, quotedPort: UInt16)] = []
     let echo: Bool
     private(set) var udp500Sources: [IPv4Address: Int] = [:]
     private(set) var udp4500Sources: [IPv4Address: Int] = [:]
@@ -85,13 +87,14 @@ final class FarmGateway {
         udp500 = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
         udp4500 = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
         esp = socket(AF_INET, Int32(SOCK_RAW.rawValue), 50)
-        guard udp500 >= 0, udp4500 >= 0, esp >= 0 else { throw SystemError("socket") }
+        icmp = socket(AF_INET, Int32(SOCK_RAW.rawValue), Int32(IPPROTO_ICMP))
+        guard udp500 >= 0, udp4500 >= 0, esp >= 0, icmp >= 0 else { throw SystemError("socket") }
         try bindSocket(udp500, IPv4Address(0), 500)
         try bindSocket(udp4500, IPv4Address(0), 4500)
         [udp500, udp4500, esp].forEach(largeReceiveBuffer)
     }
 
-    deinit { [udp500, udp4500, esp].forEach { if $0 >= 0 { close($0) } } }
+    deinit { [udp500, udp4500, esp, icmp].forEach { if $0 >= 0 { close($0) } } }
 
     /// Closes the NAT-T socket: the gateway's kernel then answers port 4500 with ICMP port
     /// unreachable (RFC 1122 §4.1.3.1).
@@ -120,6 +123,11 @@ final class FarmGateway {
             let headerLength = got.count > 0 ? Int(buffer[0] & 0x0f) * 4 : 0
             if echo, got.count > headerLength {
                 sendDatagram(esp, Array(buffer[headerLength..<got.count]), to: got.source, port: 0)
+            }
+        }
+        while let got = receiveDatagram(icmp, into: &buffer) {
+            if let error = parseICMPError(buffer, count: got.count) {
+                icmpErrors.append((got.source, error.quotedSource, error.quotedSourcePort))
             }
         }
     }
@@ -185,6 +193,19 @@ final class FarmClients {
         return fragments.count
     }
 
+    /// The client reports "port unreachable" for a datagram VIP:vipPort → client:500, as a
+    /// client whose IKE socket is gone would; the SLB must hand it to the client's gateway.
+    func sendPortUnreachable(_ index: Int, vipPort: UInt16) -> Bool {
+        let client = addresses[index]
+        let quoted = FrameBuilder.ipv4(.init(source: LabAddressPlan.vip, destination: client, identification: 7),
+                                       protocol: .udp, payload: FrameBuilder.udp(source: LabAddressPlan.vip, destination: client,
+                                                                                 sourcePort: vipPort, destinationPort: 500,
+                                                                                 payload: Array("reply".utf8)))
+        let icmp = FrameBuilder.icmpError(type: 3, code: 3, quoting: quoted)
+        return sendIP(FrameBuilder.ipv4(.init(source: client, destination: LabAddressPlan.vip, identification: nextID()),
+                                        protocol: .icmp, payload: icmp))
+    }
+
     private func nextID() -> UInt16 {
         identification &+= 1
         return identification
@@ -212,19 +233,30 @@ final class FarmClients {
             }
         }
         while let got = receiveDatagram(icmpReplies, into: &buffer) {
-            let header = got.count > 0 ? Int(buffer[0] & 0x0f) * 4 : 0
-            // ICMP error: type 3/11/12, quoted IPv4 header at +8, its destination at +16.
-            let quoted = header + 8
-            guard got.count >= quoted + 24, [3, 11, 12].contains(buffer[header]) else { continue }
-            let quotedHeader = Int(buffer[quoted] & 0x0f) * 4
-            guard got.count >= quoted + quotedHeader + 4 else { continue }
-            let destination = IPv4Address(UInt32(buffer[quoted + 16]) << 24 | UInt32(buffer[quoted + 17]) << 16
-                                          | UInt32(buffer[quoted + 18]) << 8 | UInt32(buffer[quoted + 19]))
-            let port = UInt16(buffer[quoted + quotedHeader + 2]) << 8 | UInt16(buffer[quoted + quotedHeader + 3])
-            errors.append((got.source, destination, port))
+            if let error = parseICMPError(buffer, count: got.count) {
+                errors.append((got.source, error.quotedDestination, error.quotedDestinationPort))
+            }
         }
         for fd in udp500 + udp4500 { while receiveDatagram(fd, into: &buffer) != nil {} }
     }
+}
+
+/// An ICMP error (type 3, 11 or 12) read from a raw socket (IP header included): the quoted
+/// datagram's addresses and UDP ports.
+func parseICMPError(_ buffer: [UInt8], count: Int) -> (quotedSource: IPv4Address, quotedDestination: IPv4Address,
+                                                      quotedSourcePort: UInt16, quotedDestinationPort: UInt16)? {
+    guard count >= 20 else { return nil }
+    let header = Int(buffer[0] & 0x0f) * 4
+    let quoted = header + 8
+    guard count >= quoted + 28, [3, 11, 12].contains(buffer[header]) else { return nil }
+    let quotedHeader = Int(buffer[quoted] & 0x0f) * 4
+    guard count >= quoted + quotedHeader + 4 else { return nil }
+    func address(_ at: Int) -> IPv4Address {
+        IPv4Address(UInt32(buffer[at]) << 24 | UInt32(buffer[at + 1]) << 16 | UInt32(buffer[at + 2]) << 8 | UInt32(buffer[at + 3]))
+    }
+    let ports = quoted + quotedHeader
+    return (address(quoted + 12), address(quoted + 16), UInt16(buffer[ports]) << 8 | UInt16(buffer[ports + 1]),
+            UInt16(buffer[ports + 2]) << 8 | UInt16(buffer[ports + 3]))
 }
 
 /// `slb run` in the lab's slb namespace, as a child process with its log in a file.

@@ -128,6 +128,17 @@ struct FarmIntegrationTests {
             #expect(wrongPort.isEmpty)
         }
 
+        // A client's port unreachable about a datagram VIP:500 → client:500 goes to its gateway;
+        // in directed mode quoting the gateway's own address (what it sent).
+        let reporter = home[addresses[6]] ?? 0
+        #expect(clients.sendPortUnreachable(6, vipPort: 500))
+        poll(seconds: 3) { drainAll(); return !gateways[reporter].icmpErrors.isEmpty }
+        let quotedSource = directed ? try #require(plan.gatewayAddress(reporter + 1)) : LabAddressPlan.vip
+        let seen = gateways.map { $0.icmpErrors.map { "\($0.source) quoting \($0.quotedSource):\($0.quotedPort)" } }
+        var expectedErrors: [[String]] = [[], [], []]
+        expectedErrors[reporter] = ["\(addresses[6]) quoting \(quotedSource):500"]
+        #expect(seen == expectedErrors, "ICMP error at the gateways")
+
         // ICMP echo to the VIP: the SLB answers while its vservers are OPERATIONAL.
         let pinger = try lab.inside(plan.clientNamespace) { try ICMPEcho(identifier: 0x5eb1) }
         #expect(try pinger.ping(LabAddressPlan.vip, timeout: .seconds(1)) != nil, "no echo reply from the VIP")
