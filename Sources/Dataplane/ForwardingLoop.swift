@@ -146,15 +146,18 @@ public final class ForwardingLoop<RX: PacketIO, TX: PacketIO>: @unchecked Sendab
                 forwarder.updateAnsweringVIPs(now: now)
                 refreshNeighbours()
                 receive.refreshKernelStatistics()
+                if insideReceives { transmit.refreshKernelStatistics() }
                 nextSecond = now + .seconds(1)
             }
-            for event in engine.takeEvents() { record(event, now) }
+            // The capture filters and the drop table are built at start: a reload that adds
+            // VIPs, ports or directed-mode reals needs `slb run` restarted to capture them.
             let reload = hook?.iteration(engine: engine, now: now) == true
             if reload || refreshRequested.exchange(false, ordering: .acquiringAndReleasing) {
                 forwarder.reloadForwardingTable()
                 prober?.retarget(engine.probeTargets, now: now)
                 refreshNeighbours()
             }
+            for event in engine.takeEvents() { record(event, now) }
             if reportRequested.exchange(false, ordering: .acquiringAndReleasing) { log(report(now: now)) }
 
             if received == 0 && replies == 0, hook?.isBusy != true {
