@@ -93,7 +93,7 @@ struct RunCommand: ParsableCommand {
         let loop = ForwardingLoop(forwarder: forwarder, receive: rx, transmit: tx, prober: prober,
                                   neighbourDevice: insideInterface, publicDevice: publicInterface,
                                   describe: RunCommand.showTables, log: { log($0) })
-        let snapshotHook = reportJSON.map(SnapshotFileHook.init(path:))
+        let snapshotHook = reportJSON.map { SnapshotFileHook(path: $0) }
         loop.hook = snapshotHook
         let stop = DispatchSemaphore(value: 0)
         var sources: [any DispatchSourceSignal] = []
