@@ -408,8 +408,8 @@ struct IKESACore {
         var payloads: [Payload] = []
         var selI = tsi, selR = tsr
         if let old = rekeying, let c = children.first(where: { $0.inboundSPI == old }) {
-            // §1.3.3: REKEY_SA carries the SPI the peer uses inbound, i.e. our outbound.
-            payloads.append(.notify(NotifyPayload(.rekeySA, protocolID: .esp, spi: c.outboundSPI.bigEndianBytes)))
+            // §1.3.3: REKEY_SA carries the SPI the exchange initiator expects inbound.
+            payloads.append(.notify(NotifyPayload(.rekeySA, protocolID: .esp, spi: c.inboundSPI.bigEndianBytes)))
             selI = c.localSelectors
             selR = c.remoteSelectors
         }
