@@ -24,15 +24,20 @@ let package = Package(
         .target(name: "IPsecCrypto"),
         .target(name: "ESP", dependencies: ["IPsecCrypto", "SLBWire"]),
         .target(name: "IKE", dependencies: ["IPsecCrypto", "ESP", "SLBWire"]),
+        .target(name: "GatewayShow", exclude: ["README.md"]),
 
         // MARK: edge targets
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl",
                        providers: [.apt(["libssl-dev"])]),
         .target(name: "CryptoOpenSSL", dependencies: ["COpenSSL", "IPsecCrypto"]),
+        .target(name: "ControlSocket", exclude: ["README.md"]),
+        .target(name: "Gateway", dependencies: ["IKE", "ESP", "IPsecCrypto", "CryptoOpenSSL", "SLBWire",
+                                                "GatewayShow", "ControlSocket"], exclude: ["README.md"]),
 
         // MARK: executable
         .executableTarget(name: "slb", dependencies: [
             "SLBWire", "SLBConfig", "SLBCore", "SLBShow", "SLBSimulate",
+            "Gateway", "GatewayShow", "ControlSocket", "IKE",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -46,5 +51,7 @@ let package = Package(
         .testTarget(name: "ESPTests", dependencies: ["ESP", "IPsecCrypto", "CryptoOpenSSL"]),
         .testTarget(name: "IKETests", dependencies: ["IKE", "ESP", "IPsecCrypto", "CryptoOpenSSL"]),
         .testTarget(name: "CryptoOpenSSLTests", dependencies: ["CryptoOpenSSL", "IPsecCrypto"]),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "GatewayShow", "ControlSocket", "IKE", "ESP",
+                                                         "IPsecCrypto", "CryptoOpenSSL", "SLBWire"]),
     ]
 )
