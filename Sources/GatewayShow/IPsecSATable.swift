@@ -51,7 +51,7 @@ public enum IPsecSATable {
     }
 
     /// IOS prints SPIs in upper-case hex without leading zeros.
-    static func hex(_ v: UInt32) -> String { String(v, radix: 16, uppercase: true) }
+    public static func hex(_ v: UInt32) -> String { String(v, radix: 16, uppercase: true) }
 
     static func ident(_ s: SelectorRow) -> String { "(\(s.address)/\(s.mask)/\(s.ipProtocol)/\(s.port))" }
 }
