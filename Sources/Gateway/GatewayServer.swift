@@ -70,6 +70,7 @@ public final class GatewayServer: @unchecked Sendable {
     }
 
     private func loop() {
+        StopSignal.acceptOnThisThread()
         var buffer = [UInt8](repeating: 0, count: Self.receiveBufferSize)
         var output: [GatewayOutput] = []
         output.reserveCapacity(Self.receiveBatch)

@@ -96,6 +96,37 @@ struct GatewayNamespaceTests {
         #expect(report.pingOK == 2)
     }
 
+    /// Directed mode (`nat server` farm): the SLB rewrites VIP → real address. Simulated
+    /// with nftables DNAT on the client's output path; the gateway serves on its own address
+    /// (`--listen`) but computes NAT-D and IDr over the VIP, so the client sees no NAT and
+    /// keeps raw ESP, and the translation back makes replies come from the VIP.
+    @Test func directedModeBehindDNATStaysRawESP() throws {
+        let lab = try NamespaceLab()
+        defer { lab.tearDown() }
+        _ = try lab.startGateway(extra: ["--listen", NamespaceLab.gatewayAddress])
+        let rules = """
+            table ip slbsim {
+              chain out {
+                type nat hook output priority -100; policy accept;
+                ip daddr \(NamespaceLab.vip) dnat to \(NamespaceLab.gatewayAddress)
+              }
+            }
+
+            """
+        let rulesPath = lab.dir + "/dnat.nft"
+        try rules.write(toFile: rulesPath, atomically: true, encoding: .utf8)
+        let nft = lab.inNS(lab.clientNS, ["nft", "-f", rulesPath])
+        try #require(nft.status == 0, "nft: \(nft.stderr)")
+        let report = try runClient(lab, count: 3)
+        #expect(report.pingOK == 3, "\(report.results)")
+        #expect(report.results.allSatisfy { $0.udpEncapsulation == false }, "the SLB's translation stays invisible")
+        #expect(report.results.allSatisfy { $0.gatewayEndpoint == NamespaceLab.vip + ":500" })
+        let snap = try snapshot(lab)
+        #expect(snap.ikeSAs.count == 3)
+        #expect(snap.ikeSAs.allSatisfy { $0.localAddress == NamespaceLab.gatewayAddress && !$0.natDetected })
+        #expect(snap.ipsecSAs.allSatisfy { $0.localAddress == NamespaceLab.gatewayAddress && $0.remoteUDPPort == nil })
+    }
+
     @Test func pskFileReadableByOthersIsRefused() throws {
         let lab = try NamespaceLab()
         defer { lab.tearDown() }
