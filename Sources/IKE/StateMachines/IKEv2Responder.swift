@@ -63,7 +63,7 @@ public struct IKEv2Responder {
             }
             actions = receiveInit(datagram, message, from: from, to: to, now: now)
         } else {
-            guard var sa = sas.removeValue(forKey: h.spiR), sa.id.spiI == h.spiI else {
+            guard sas[h.spiR]?.id.spiI == h.spiI, var sa = sas.removeValue(forKey: h.spiR) else {
                 // §2.21.4: INVALID_IKE_SPI is optional and unauthenticated; stay silent.
                 return [.dropped(.unknownSPI)]
             }
