@@ -367,6 +367,7 @@ struct LadderTests {
         // The IKE_AUTH request came from the new port and the answer went back there.
         let sends = lab.responderActions.sentWithEndpoints
         #expect(sends.last?.to.port == 4500)
+        #expect(sends.last?.from.port == 4500)
     }
 
     @Test func natDetectionUsesTheConfiguredVIP() throws {

@@ -142,8 +142,8 @@ struct IKESACore {
     }
 
     /// A protected message for this SA (IKE_AUTH done). `message` is the parsed outer message.
-    mutating func receive(_ datagram: [UInt8], _ message: IKEMessage, from: IKEEndpoint, now: MonotonicTime,
-                          context: CoreContext) -> Outcome {
+    mutating func receive(_ datagram: [UInt8], _ message: IKEMessage, from: IKEEndpoint, to: IKEEndpoint? = nil,
+                          now: MonotonicTime, context: CoreContext) -> Outcome {
         let h = message.header
         // §3.1: the I flag tells which end sent it; a mismatch is not for us.
         guard h.isFromOriginalInitiator != weAreOriginalInitiator else { return Outcome(actions: [.dropped(.unexpectedMessage)]) }
@@ -174,7 +174,7 @@ struct IKESACore {
             guard (try? SKCodec.open(datagram, sk: sk, cipher: inboundCipher, crypto: context.crypto)) != nil else {
                 return Outcome(actions: [.dropped(.integrityCheckFailed)])
             }
-            return Outcome(actions: [.send(last.bytes, to: from, from: local)])
+            return Outcome(actions: [.send(last.bytes, to: from, from: to ?? local)])
         }
         guard h.messageID == expectedPeerRequest else {
             // §2.3 / §3.10.1: outside the window → drop; INVALID_MESSAGE_ID is never a response.
@@ -189,8 +189,10 @@ struct IKESACore {
         } catch {
             return Outcome(actions: [.dropped(.integrityCheckFailed)])
         }
-        // §2.11: answer where the authenticated request came from (NAT mapping changes).
+        // §2.11: answer where the authenticated request came from (NAT mapping changes),
+        // from the address and port it was sent to (500 or 4500).
         peer = from
+        if let to { local = to }
         lastHeard = now
         do {
             try MessageRules.check(h.exchange, isResponse: false, payloads)

@@ -68,7 +68,7 @@ public struct IKEv2Responder {
                 return [.dropped(.unknownSPI)]
             }
             let wasHalfOpen = sa.isHalfOpen
-            let result = sa.receive(datagram, message, from: from, now: now, context: context,
+            let result = sa.receive(datagram, message, from: from, to: to, now: now, context: context,
                                     configuration: configuration, pool: &pool)
             actions = result.actions
             absorb(result, sa: sa, wasHalfOpen: wasHalfOpen)

@@ -113,14 +113,16 @@ struct ResponderSA {
         }
     }
 
-    mutating func receive(_ datagram: [UInt8], _ message: IKEMessage, from: IKEEndpoint, now: MonotonicTime,
+    mutating func receive(_ datagram: [UInt8], _ message: IKEMessage, from: IKEEndpoint, to: IKEEndpoint, now: MonotonicTime,
                           context: CoreContext, configuration: IKEv2ResponderConfiguration, pool: inout AddressPool?) -> Result {
         switch state {
         case .halfOpen(let h):
+            var h = h
+            h.local = to
             return receiveAuth(h, datagram, message, from: from, now: now, context: context,
                                configuration: configuration, pool: &pool)
         case .established(var core):
-            let out = core.receive(datagram, message, from: from, now: now, context: context)
+            let out = core.receive(datagram, message, from: from, to: to, now: now, context: context)
             state = .established(core)
             return Result(actions: out.actions, closed: out.closed, rekeyed: out.rekeyed, newSPIs: out.newSPIs)
         }
