@@ -23,7 +23,7 @@ let package = Package(
         .target(name: "SLBSimulate", dependencies: ["SLBCore", "SLBConfig", "SLBWire"]),
         .target(name: "IPsecCrypto"),
         .target(name: "ESP", dependencies: ["IPsecCrypto", "SLBWire"]),
-        .target(name: "IKE", dependencies: ["IPsecCrypto", "ESP", "SLBWire"]),
+        .target(name: "IKE", dependencies: ["IPsecCrypto", "ESP", "SLBWire"], exclude: ["README.md"]),
 
         // MARK: edge targets
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl",
