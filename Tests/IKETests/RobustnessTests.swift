@@ -197,3 +197,83 @@ struct RobustnessTests {
     }
 }
 
+
+@Suite("Hostile input in the established phase")
+struct EstablishedPhaseRobustnessTests {
+    /// Requests of every established-phase kind, as the initiator would send them.
+    static func requests(_ lab: inout Ladder) throws -> [(String, [UInt8])] {
+        let child = try #require(lab.initiator.childSAs.first)
+        var copy = lab
+        let ping = copy.initiator.checkLiveness(now: lab.now).sent[0]
+        copy = lab
+        let rekey = copy.initiator.rekeyChildSA(inboundSPI: child.inboundSPI, pfs: .curve25519, now: lab.now).sent[0]
+        copy = lab
+        let ikeRekey = copy.initiator.rekeyIKESA(now: lab.now).sent[0]
+        copy = lab
+        let delete = copy.initiator.deleteChildSA(inboundSPI: child.inboundSPI, now: lab.now).sent[0]
+        return [("liveness", ping), ("child rekey", rekey), ("IKE rekey", ikeRekey), ("delete", delete)]
+    }
+
+    /// Every prefix and every single-octet mutation of each request: the gateway drops it
+    /// (integrity) or, for a few header octets, answers unauthenticated; its SA is unchanged
+    /// and the genuine request still works afterwards.
+    @Test func prefixesAndMutationsOfEveryRequest() throws {
+        var lab = Ladder()
+        lab.establish()
+        let id = try #require(lab.initiator.ikeSA).id
+        for (name, request) in try Self.requests(&lab) {
+            var responder = lab.responder
+            for n in 0..<request.count {
+                let a = responder.receive(Array(request.prefix(n)), from: clientEndpoint, to: gatewayEndpoint, now: lab.now)
+                #expect(a.sent.isEmpty, "\(name) prefix \(n)")
+            }
+            for i in 0..<request.count {
+                var m = request
+                m[i] ^= 0xA5
+                let a = responder.receive(m, from: clientEndpoint, to: gatewayEndpoint, now: lab.now)
+                #expect(a.installed.isEmpty && a.deletedChildren.isEmpty && a.deletedIKESAs.isEmpty, "\(name) octet \(i)")
+                for reply in a.sent { #expect(plainNotifies(reply) == [.invalidMajorVersion], "\(name) octet \(i)") }
+            }
+            #expect(responder.childSAs(of: id).count == 1)
+            let genuine = responder.receive(request, from: clientEndpoint, to: gatewayEndpoint, now: lab.now)
+            #expect(genuine.sent.count == 1, "\(name) after the noise")
+        }
+    }
+
+    /// Mutated and truncated answers to the initiator's own requests never change its state.
+    @Test func mutatedResponsesToTheInitiator() throws {
+        var lab = Ladder()
+        lab.establish()
+        let child = try #require(lab.initiator.childSAs.first)
+        let request = lab.initiator.rekeyChildSA(inboundSPI: child.inboundSPI, now: lab.now).sent[0]
+        let answer = lab.responder.receive(request, from: clientEndpoint, to: gatewayEndpoint, now: lab.now).sent[0]
+        for i in 0..<answer.count {
+            var m = answer
+            m[i] ^= 0x3C
+            let a = lab.initiator.receive(m, from: gatewayEndpoint, now: lab.now)
+            #expect(a.installed.isEmpty && a.sent.isEmpty, "octet \(i)")
+            _ = lab.initiator.receive(Array(answer.prefix(i)), from: gatewayEndpoint, now: lab.now)
+        }
+        #expect(lab.initiator.childSAs == [child])
+        let a = lab.initiator.receive(answer, from: gatewayEndpoint, now: lab.now)
+        #expect(a.installed.count == 1)
+    }
+
+    /// Mutated IKE_AUTH answers: nothing is established from a forged or damaged message.
+    @Test func mutatedIKEAuthResponses() throws {
+        var lab = Ladder()
+        let initRequest = lab.initiator.start(now: lab.now).sent[0]
+        let initAnswer = lab.responder.receive(initRequest, from: clientEndpoint, to: gatewayEndpoint, now: lab.now).sent[0]
+        let auth = lab.initiator.receive(initAnswer, from: gatewayEndpoint, now: lab.now).sent[0]
+        let authAnswer = lab.responder.receive(auth, from: clientEndpoint, to: gatewayEndpoint, now: lab.now).sent[0]
+        for i in 0..<authAnswer.count {
+            var m = authAnswer
+            m[i] ^= 0x81
+            var initiator = lab.initiator
+            let a = initiator.receive(m, from: gatewayEndpoint, now: lab.now)
+            #expect(a.established.isEmpty, "octet \(i)")
+        }
+        _ = lab.initiator.receive(authAnswer, from: gatewayEndpoint, now: lab.now)
+        #expect(lab.initiator.isEstablished)
+    }
+}
