@@ -384,3 +384,21 @@ struct LadderTests {
     }
 }
 
+
+@Suite("Gateway-initiated requests")
+struct GatewayRequestTests {
+    @Test func gatewayDeletesAChildSA() throws {
+        var lab = Ladder()
+        lab.establish()
+        let id = try #require(lab.initiator.ikeSA).id
+        let child = try #require(lab.responder.childSAs(of: id).first)
+        // <-- INFORMATIONAL {D(ESP, spi)}  INFORMATIONAL {D(ESP, spi')} -->
+        lab.pumpFromResponder(lab.responder.deleteChildSA(id, inboundSPI: child.inboundSPI, now: lab.now))
+        #expect(lab.initiatorActions.deletedChildren == [child.outboundSPI])
+        #expect(lab.responderActions.deletedChildren == [child.inboundSPI])
+        #expect(lab.responder.childSAs(of: id).isEmpty && lab.initiator.childSAs.isEmpty)
+        #expect(lab.responder.establishedCount == 1 && lab.initiator.isEstablished)
+        // The initiator's answer carried its half (§1.4.1).
+        #expect(lab.wire.count == 6)
+    }
+}

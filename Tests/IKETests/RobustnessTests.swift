@@ -195,6 +195,22 @@ struct RobustnessTests {
         #expect(accepted == 3)
         #expect(responder.halfOpenCount == 3)
     }
+
+    @Test func establishedTableIsBounded() {
+        var rc = responderConfiguration()
+        rc.maximumEstablished = 2
+        var lab = Ladder(responder: rc)
+        var results: [Bool] = []
+        for n in 0..<3 {
+            var config = initiatorConfiguration()
+            config.local = IKEEndpoint(IPv4Address(192, 0, 2, UInt8(30 + n)), 500)
+            lab.initiator = IKEv2Initiator(configuration: config, crypto: openSSL)
+            lab.establish()
+            results.append(lab.initiator.isEstablished)
+        }
+        #expect(results == [true, true, false])
+        #expect(lab.responder.establishedCount == 2)
+    }
 }
 
 

@@ -131,7 +131,8 @@ public struct IKEv2Responder {
         guard let sa = payloads.securityAssociation, let ke = payloads.keyExchange, let ni = payloads.nonce?.data else {
             return reply(.invalidSyntax)
         }
-        guard halfOpenCount < configuration.maximumHalfOpen, sas.count < configuration.maximumHalfOpen + configuration.maximumEstablished else {
+        // Bounded tables: a full gateway stays silent so the initiator (or the SLB) tries another.
+        guard halfOpenCount < configuration.maximumHalfOpen, establishedCount < configuration.maximumEstablished else {
             return [.dropped(.tableFull)]
         }
         // 2. COOKIE under load (§2.6): stateless until the initiator proves its address.
@@ -263,6 +264,14 @@ public struct IKEv2Responder {
     /// Deletes the IKE SA (and its Child SAs) with an INFORMATIONAL D(IKE) (§1.4.1).
     public mutating func delete(_ id: IKESAIdentifier, now: MonotonicTime) -> [IKEAction] {
         perform(on: id, now: now) { core, ctx in core.startDeleteIKESA(now: now, context: ctx) }
+    }
+
+    /// Deletes one Child SA with an INFORMATIONAL D(ESP) (§1.4.1), e.g. when its ESP SA
+    /// reached its hard lifetime; the peer answers with its half.
+    public mutating func deleteChildSA(_ id: IKESAIdentifier, inboundSPI: UInt32, now: MonotonicTime) -> [IKEAction] {
+        perform(on: id, now: now) { core, ctx in
+            core.children.contains { $0.inboundSPI == inboundSPI } ? core.startDeleteChildSAs([inboundSPI], now: now, context: ctx) : []
+        }
     }
 
     private mutating func perform(on id: IKESAIdentifier, now: MonotonicTime,
