@@ -22,13 +22,13 @@ let package = Package(
         .target(name: "SLBShow", dependencies: ["SLBCore", "SLBConfig", "SLBWire"]),
         .target(name: "SLBSimulate", dependencies: ["SLBCore", "SLBConfig", "SLBWire"]),
         .target(name: "IPsecCrypto"),
-        .target(name: "ESP", dependencies: ["IPsecCrypto", "SLBWire"]),
+        .target(name: "ESP", dependencies: ["IPsecCrypto", "SLBWire"], exclude: ["README.md"]),
         .target(name: "IKE", dependencies: ["IPsecCrypto", "ESP", "SLBWire"], exclude: ["README.md"]),
 
         // MARK: edge targets
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl",
                        providers: [.apt(["libssl-dev"])]),
-        .target(name: "CryptoOpenSSL", dependencies: ["COpenSSL", "IPsecCrypto"]),
+        .target(name: "CryptoOpenSSL", dependencies: ["COpenSSL", "IPsecCrypto"], exclude: ["README.md"]),
 
         // MARK: executable
         .executableTarget(name: "slb", dependencies: [
