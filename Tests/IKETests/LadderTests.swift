@@ -132,6 +132,10 @@ struct LadderTests {
         var lab = Ladder(initiator: config)
         lab.establish()
         #expect(lab.initiator.failure == .authenticationFailed)
+        // IKE_AUTH -->  <-- IKE_AUTH  INFORMATIONAL {N(AUTHENTICATION_FAILED)} -->  (§2.21.2)
+        #expect(lab.wire.count == 6)
+        #expect(lab.responderActions.deletedIKESAs.count == 1)
+        #expect(lab.responder.establishedCount == 0)
     }
 
     @Test func invalidKEPayloadRetry() throws {

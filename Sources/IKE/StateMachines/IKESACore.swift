@@ -237,6 +237,14 @@ struct IKESACore {
         var out = Outcome()
         var response: [Payload] = []
         var deletedInbound: [UInt32] = []
+        if payloads.notify(.authenticationFailed) != nil {
+            // §2.21.2: the peer did not accept our authentication; the IKE SA is dead.
+            for c in children { out.actions.append(.deleteChildSA(inboundSPI: c.inboundSPI, outboundSPI: c.outboundSPI, ike: id)) }
+            children = []
+            out.actions.append(.deleteIKESA(id))
+            out.closed = true
+            return ([], out)
+        }
         for d in payloads.deletes {
             switch d.protocolID {
             case .ike:
