@@ -138,13 +138,18 @@ struct RobustnessTests {
     @Test func unknownCriticalPayloadInsideSK() throws {
         var lab = Ladder()
         lab.establish()
-        // Build a protected INFORMATIONAL by hand with the initiator's keys: not possible from
-        // outside, so check the codec path instead: SK opened, inner chain has an unknown
-        // critical payload → the parse error maps to UNSUPPORTED_CRITICAL_PAYLOAD.
-        let inner: [UInt8] = [0, 0x80, 0, 8, 1, 2, 3, 4]
-        #expect { try PayloadChain.parse(first: PayloadType(rawValue: 222), inner[...]) } throws: {
-            ($0 as? IKEError)?.notify == .unsupportedCriticalPayload
-        }
+        // INFORMATIONAL {PAYLOAD(200, critical)} -->  <-- INFORMATIONAL {N(UNSUPPORTED_CRITICAL_PAYLOAD, 200)}
+        let before = lab.initiatorActions.count
+        lab.pump(lab.initiator.sendInformational([.opaque(type: PayloadType(rawValue: 200), body: [1, 2, 3])], now: lab.now))
+        #expect(Array(lab.initiatorActions[before...]).failures == [.notified(.unsupportedCriticalPayload)])
+        #expect(lab.responder.establishedCount == 1)
+        // The window moved on: the next request works.
+        lab.pump(lab.initiator.checkLiveness(now: lab.now))
+        #expect(Array(lab.initiatorActions[before...]).failures.count == 1)
+        #expect(lab.initiatorActions.drops.isEmpty)
+        // A CERT payload (recognised, not allowed in INFORMATIONAL) is INVALID_SYNTAX.
+        lab.pump(lab.initiator.sendInformational([.opaque(type: .certificate, body: [4])], now: lab.now))
+        #expect(Array(lab.initiatorActions[before...]).failures.last == .notified(.invalidSyntax))
     }
 
     @Test func higherMajorVersionIsAnsweredAndIKEv1Ignored() {

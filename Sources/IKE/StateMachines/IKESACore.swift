@@ -397,6 +397,11 @@ struct IKESACore {
         request(.informational, [], as: .liveness, now: now, context: context)
     }
 
+    /// An INFORMATIONAL request with arbitrary payloads (notifies, or a probe); answered like liveness.
+    mutating func startInformational(_ payloads: [Payload], now: MonotonicTime, context: CoreContext) -> [IKEAction] {
+        request(.informational, payloads, as: .liveness, now: now, context: context)
+    }
+
     mutating func startDeleteIKESA(now: MonotonicTime, context: CoreContext) -> [IKEAction] {
         request(.informational, [.delete(.ikeSA)], as: .deleteIKESA, now: now, context: context)
     }
@@ -455,6 +460,7 @@ struct IKESACore {
         let crypto = context.crypto
         switch kind {
         case .liveness:
+            if let e = payloads.firstErrorNotify { out.actions.append(.failed(.notified(e.type))) }
             return out
         case .deleteIKESA:
             for c in children { out.actions.append(.deleteChildSA(inboundSPI: c.inboundSPI, outboundSPI: c.outboundSPI, ike: id)) }

@@ -360,6 +360,12 @@ public struct IKEv2Initiator {
         withCurrent { core, ctx in core.startLiveness(now: now, context: ctx) }
     }
 
+    /// An INFORMATIONAL request carrying `payloads` (§1.4); error notifies in the answer are
+    /// reported as `.failed(.notified)`.
+    public mutating func sendInformational(_ payloads: [Payload], now: MonotonicTime) -> [IKEAction] {
+        withCurrent { core, ctx in core.startInformational(payloads, now: now, context: ctx) }
+    }
+
     /// CREATE_CHILD_SA rekeying the Child SA with this inbound SPI (§1.3.3); `pfs` adds a KE.
     public mutating func rekeyChildSA(inboundSPI: UInt32, pfs: DHGroup? = nil, now: MonotonicTime) -> [IKEAction] {
         withCurrent { core, ctx in core.startCreateChildSA(rekeying: inboundSPI, pfs: pfs, tsi: [], tsr: [], now: now, context: ctx).0 }
