@@ -406,3 +406,33 @@ struct GatewayRequestTests {
         #expect(lab.wire.count == 6)
     }
 }
+
+@Suite("Retransmission policy")
+struct RetransmissionPolicyTests {
+    @Test func strongSwanBackoff() {
+        // 4 s, then ×1.8: sends at 0, 4, 11.2, 24.16, 47.49, 89.48 s; give up at 165.06 s.
+        var initiator = IKEv2Initiator(configuration: initiatorConfiguration(), crypto: openSSL)
+        var schedule: [MonotonicTime] = []
+        var actions = initiator.start(now: .zero)
+        for _ in 0..<8 {
+            guard case .schedule(let at)? = actions.last else { break }
+            schedule.append(at)
+            actions = initiator.handleTimers(now: at)
+        }
+        #expect(schedule.map { $0.nanoseconds / 1_000_000 } == [4000, 11200, 24160, 47488, 89478, 165061])
+        #expect(initiator.failure == .timeout)
+    }
+
+    @Test func absurdBackoffSaturatesInsteadOfTrapping() {
+        var config = initiatorConfiguration()
+        config.retransmission = RetransmissionPolicy(initialTimeout: .seconds(1_000_000), backoffPerMille: 1_000_000, retransmissions: 50)
+        var initiator = IKEv2Initiator(configuration: config, crypto: openSSL)
+        var now = MonotonicTime.zero
+        _ = initiator.start(now: now)
+        for _ in 0..<60 {
+            now = MonotonicTime(nanoseconds: UInt64.max)
+            _ = initiator.handleTimers(now: now)
+        }
+        #expect(initiator.failure == .timeout)
+    }
+}
