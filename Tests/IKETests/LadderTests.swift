@@ -436,3 +436,24 @@ struct RetransmissionPolicyTests {
         #expect(initiator.failure == .timeout)
     }
 }
+
+@Suite("NAT traversal (RFC 7296 §2.23)")
+struct NATTraversalTests {
+    @Test func clientBehindNATFloatsTo4500AndEncapsulates() throws {
+        var config = initiatorConfiguration()
+        config.local = IKEEndpoint(IPv4Address(10, 0, 0, 5), 500)       // private side of a home NAT
+        var lab = Ladder(initiator: config)
+        lab.nat = { IKEEndpoint(IPv4Address(192, 0, 2, 77), $0.port == 500 ? 40500 : 44500) }
+        lab.establish()
+        #expect(lab.initiator.isEstablished)
+        let info = try #require(lab.initiator.ikeSA)
+        #expect(info.udpEncapsulation && info.peer.port == 4500 && info.local.port == 4500)
+        let gatewaySide = try #require(lab.responder.establishedSAs.first)
+        #expect(gatewaySide.udpEncapsulation)
+        #expect(gatewaySide.peer == IKEEndpoint(IPv4Address(192, 0, 2, 77), 44500))   // the mapped 4500 flow (§2.11)
+        #expect(lab.responderActions.installed.first?.udpEncapsulation == true)
+        // Liveness answers follow the NAT mapping.
+        lab.pump(lab.initiator.checkLiveness(now: lab.now))
+        #expect(lab.responderActions.sentWithEndpoints.last?.to == IKEEndpoint(IPv4Address(192, 0, 2, 77), 44500))
+    }
+}
