@@ -109,6 +109,12 @@ struct LadderTests {
         #expect(lab.responderActions.established.isEmpty)
         #expect(lab.responderActions.deletedIKESAs.count == 1)
         #expect(lab.responder.halfOpenCount == 0 && lab.responder.establishedCount == 0)
+        // A retransmitted IKE_AUTH request still gets the same AUTHENTICATION_FAILED (§2.1).
+        let auth = lab.wire[2].bytes
+        let again = lab.responder.receive(auth, from: clientEndpoint, to: gatewayEndpoint, now: lab.now).sent
+        #expect(again == [lab.wire[3].bytes])
+        _ = lab.responder.handleTimers(now: lab.now + .seconds(31))
+        #expect(lab.responder.receive(auth, from: clientEndpoint, to: gatewayEndpoint, now: lab.now + .seconds(31)).drops == [.unknownSPI])
     }
 
     @Test func responderAuthIsCheckedByTheInitiator() {

@@ -18,6 +18,16 @@ public struct IKEv2Responder {
     private var usedSPIs: Set<UInt32> = []
     public private(set) var halfOpenCount = 0
     private var wakeup: MonotonicTime?
+    /// The last answer of SAs that ended with it (AUTHENTICATION_FAILED, D(IKE)), so a
+    /// retransmitted request still gets it (§2.1) though the SA is gone. Bounded, short-lived.
+    private var closedAnswers: [UInt64: ClosedAnswer] = [:]
+
+    struct ClosedAnswer {
+        var request: [UInt8]
+        var response: [UInt8]
+        var from: IKEEndpoint
+        var expires: MonotonicTime
+    }
 
     struct InitKey: Hashable {
         var peer: IKEEndpoint
@@ -64,6 +74,9 @@ public struct IKEv2Responder {
             actions = receiveInit(datagram, message, from: from, to: to, now: now)
         } else {
             guard sas[h.spiR]?.id.spiI == h.spiI, var sa = sas.removeValue(forKey: h.spiR) else {
+                if let closed = closedAnswers[h.spiR], closed.request == datagram, closed.expires > now {
+                    return [.send(closed.response, to: from, from: closed.from)]
+                }
                 // §2.21.4: INVALID_IKE_SPI is optional and unauthenticated; stay silent.
                 return [.dropped(.unknownSPI)]
             }
@@ -72,6 +85,11 @@ public struct IKEv2Responder {
                                     configuration: configuration, pool: &pool)
             actions = result.actions
             absorb(result, sa: sa, wasHalfOpen: wasHalfOpen)
+            if result.closed, !h.isResponse, closedAnswers.count < configuration.maximumHalfOpen,
+               case .send(let bytes, _, let local)? = result.actions.first(where: { if case .send = $0 { true } else { false } }) {
+                closedAnswers[h.spiR] = ClosedAnswer(request: datagram, response: bytes, from: local,
+                                                     expires: now + configuration.halfOpenTimeout)
+            }
         }
         actions += rescheduleIfEarlier(now: now)
         return actions
@@ -244,6 +262,7 @@ public struct IKEv2Responder {
     /// Expires half-open SAs, retransmits our requests, starts liveness checks.
     public mutating func handleTimers(now: MonotonicTime) -> [IKEAction] {
         var actions: [IKEAction] = []
+        closedAnswers = closedAnswers.filter { $0.value.expires > now }
         for key in Array(sas.keys) {
             guard var sa = sas.removeValue(forKey: key) else { continue }
             let wasHalfOpen = sa.isHalfOpen
