@@ -201,18 +201,36 @@ struct CreateChildSATests {
         expectMirrored(try #require(lab.initiatorActions.installed.last), try #require(lab.responderActions.installed.last))
     }
 
-    /// Our initiator offers only the KE's group for PFS, so a gateway that refuses that group
-    /// has no proposal to choose (an offer listing more groups would earn INVALID_KE instead).
-    @Test func pfsWithAGroupTheGatewayRefusesIsNoProposalChosen() throws {
+    /// The gateway wants ECP256 for PFS; the client's KE is X25519 but it offers both:
+    /// CREATE_CHILD_SA --> <-- N(INVALID_KE_PAYLOAD(19))  CREATE_CHILD_SA(KE 19) --> <-- ...
+    @Test func pfsGroupMismatchIsRetriedWithTheRequestedGroup() throws {
         var rc = responderConfiguration()
         rc.child.esp.dhGroups = [.ecp256]
         var lab = Ladder(responder: rc)
+        lab.establish()
+        let child = try #require(lab.initiator.childSAs.first)
+        let before = lab.wire.count
+        lab.pump(lab.initiator.rekeyChildSA(inboundSPI: child.inboundSPI, pfs: .curve25519, now: lab.now))
+        let answer = lab.wire[before + 1].bytes
+        #expect(try IKEMessage.parse(answer).header.exchange == .createChildSA)
+        let newChild = try #require(lab.initiatorActions.installed.last)
+        #expect(newChild.suite.dhGroup == .ecp256)
+        expectMirrored(newChild, try #require(lab.responderActions.installed.last))
+        #expect(lab.wire.count == before + 6)              // refused, retried, old one deleted
+        #expect(lab.initiator.childSAs == [newChild])
+    }
+
+    @Test func pfsGroupTheGatewayRefusesEntirelyIsNoProposalChosen() throws {
+        var rc = responderConfiguration()
+        rc.child.esp.dhGroups = [.ecp384]
+        var ic = initiatorConfiguration()
+        ic.child.esp.dhGroups = [.curve25519]
+        var lab = Ladder(initiator: ic, responder: rc)
         lab.establish()
         let child = try #require(lab.initiator.childSAs.first)
         let before = lab.initiatorActions.count
         lab.pump(lab.initiator.rekeyChildSA(inboundSPI: child.inboundSPI, pfs: .curve25519, now: lab.now))
         #expect(Array(lab.initiatorActions[before...]).failures == [.notified(.noProposalChosen)])
         #expect(lab.initiator.childSAs == [child])                // the old SA stays in use
-        #expect(lab.initiator.isEstablished)
     }
 }

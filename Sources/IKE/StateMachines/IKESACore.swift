@@ -45,6 +45,8 @@ struct CreateChildRequest {
     var offer: SecurityAssociationPayload
     var tsi: [TrafficSelector]
     var tsr: [TrafficSelector]
+    /// Set on the one retry after INVALID_KE_PAYLOAD (§1.3), so a confused peer cannot loop us.
+    var retriedAfterInvalidKE = false
 }
 
 struct IKERekeyRequest {
@@ -412,14 +414,16 @@ struct IKESACore {
 
     /// CREATE_CHILD_SA for a new or rekeyed Child SA (§1.3.1, §1.3.3); `pfs` adds a KE.
     mutating func startCreateChildSA(rekeying: UInt32?, pfs: DHGroup?, tsi: [TrafficSelector], tsr: [TrafficSelector],
-                                     now: MonotonicTime, context: CoreContext) -> ([IKEAction], UInt32?) {
+                                     now: MonotonicTime, context: CoreContext, retry: Bool = false) -> ([IKEAction], UInt32?) {
         let crypto = context.crypto
         let spi = Self.randomSPI32(crypto, avoiding: context.usedSPIs)
         let nonce = crypto.randomBytes(count: Self.nonceLength)
         var ke: (any KeyExchange)?
         if let pfs { ke = try? crypto.makeKeyExchange(group: pfs); if ke == nil { return ([.failed(.noAcceptableProposal)], nil) } }
+        // With PFS, offer the KE's group first and the others after it, so a peer preferring
+        // another can answer INVALID_KE_PAYLOAD rather than NO_PROPOSAL_CHOSEN.
         let offer = ProposalSelection.offer(context.child.esp, protocolID: .esp, spi: spi.bigEndianBytes,
-                                            dhGroups: pfs.map { [$0] } ?? [])
+                                            dhGroups: pfs.map { g in [g] + context.child.esp.dhGroups.filter { $0 != g } } ?? [])
         var payloads: [Payload] = []
         var selI = tsi, selR = tsr
         if let old = rekeying, let c = children.first(where: { $0.inboundSPI == old }) {
@@ -432,7 +436,8 @@ struct IKESACore {
         if let ke { payloads.append(.keyExchange(KeyExchangePayload(group: ke.group.rawValue, data: ke.publicValue))) }
         payloads += [.trafficSelectorInitiator(TrafficSelectorPayload(selectors: selI)),
                      .trafficSelectorResponder(TrafficSelectorPayload(selectors: selR))]
-        let req = CreateChildRequest(rekeying: rekeying, spi: spi, nonce: nonce, keyExchange: ke, offer: offer, tsi: selI, tsr: selR)
+        let req = CreateChildRequest(rekeying: rekeying, spi: spi, nonce: nonce, keyExchange: ke, offer: offer, tsi: selI, tsr: selR,
+                                     retriedAfterInvalidKE: retry)
         return (request(.createChildSA, payloads, as: .createChildSA(req), now: now, context: context), spi)
     }
 
@@ -476,6 +481,14 @@ struct IKESACore {
             }
             return out
         case .createChildSA(let req):
+            if let n = payloads.notify(.invalidKEPayload), req.keyExchange != nil, !req.retriedAfterInvalidKE, n.data.count == 2,
+               let g = DHGroup(rawValue: UInt16(n.data[0]) << 8 | UInt16(n.data[1])), context.child.esp.dhGroups.contains(g) {
+                // §1.3: retry once with the group the peer asked for.
+                let (actions, _) = startCreateChildSA(rekeying: req.rekeying, pfs: g, tsi: req.tsi, tsr: req.tsr, now: now,
+                                                      context: context, retry: true)
+                out.actions += actions
+                return out
+            }
             if let e = payloads.firstErrorNotify {
                 out.actions.append(.failed(.notified(e.type)))
                 return out
