@@ -19,15 +19,27 @@ struct AlgorithmSet: CustomStringConvertible, Sendable {
                             esp: ProposalPolicy(ciphers: [cipher], prfs: [], integrity: i, dhGroups: [group]))
     }
 
-    static let all: [AlgorithmSet] = [
-        make("AES-CBC-128/SHA1/MODP2048", CipherChoice(.aesCBC, 128), .hmacSHA1, .hmacSHA1_96, .modp2048),
-        make("AES-CBC-256/SHA256/ECP256", CipherChoice(.aesCBC, 256), .hmacSHA256, .hmacSHA256_128, .ecp256),
-        make("AES-CBC-128/SHA256/X25519", CipherChoice(.aesCBC, 128), .hmacSHA256, .hmacSHA256_128, .curve25519),
-        make("AES-CBC-256/SHA1/X25519", CipherChoice(.aesCBC, 256), .hmacSHA1, .hmacSHA1_96, .curve25519),
-        make("AES-GCM-16-128/SHA256/X25519", CipherChoice(.aesGCM16, 128), .hmacSHA256, nil, .curve25519),
-        make("AES-GCM-16-256/SHA512/ECP384", CipherChoice(.aesGCM16, 256), .hmacSHA512, nil, .ecp384),
-        make("AES-GCM-16-256/SHA256/MODP2048", CipherChoice(.aesGCM16, 256), .hmacSHA256, nil, .modp2048),
-    ]
+    /// AES-CBC-128/256 × HMAC-SHA1/SHA2-256 × MODP2048/ECP256/X25519, then AES-GCM-16-128/256
+    /// with each group, plus ECP384 with SHA2-512.
+    static let all: [AlgorithmSet] = {
+        var sets: [AlgorithmSet] = []
+        let groups: [(String, DHGroup)] = [("MODP2048", .modp2048), ("ECP256", .ecp256), ("X25519", .curve25519)]
+        for bits in [128, 256] {
+            for (hashName, prf, integ) in [("SHA1", PRFAlgorithm.hmacSHA1, IntegrityAlgorithm.hmacSHA1_96),
+                                           ("SHA256", .hmacSHA256, .hmacSHA256_128)] {
+                for (groupName, group) in groups {
+                    sets.append(make("AES-CBC-\(bits)/\(hashName)/\(groupName)", CipherChoice(.aesCBC, bits), prf, integ, group))
+                }
+            }
+        }
+        for bits in [128, 256] {
+            for (groupName, group) in groups {
+                sets.append(make("AES-GCM-16-\(bits)/SHA256/\(groupName)", CipherChoice(.aesGCM16, bits), .hmacSHA256, nil, group))
+            }
+        }
+        sets.append(make("AES-GCM-16-256/SHA512/ECP384", CipherChoice(.aesGCM16, 256), .hmacSHA512, nil, .ecp384))
+        return sets
+    }()
 }
 
 /// Both ends derived the same Child SA, mirrored.
@@ -165,7 +177,7 @@ struct LadderTests {
     @Test func noProposalChosen() {
         var rc = responderConfiguration()
         rc.ike.ciphers = [CipherChoice(.aesGCM16, 256)]
-        let set = AlgorithmSet.all[0]
+        let set = AlgorithmSet.all[0]          // AES-CBC-128/SHA1/MODP2048
         var lab = Ladder(initiator: initiatorConfiguration(ike: set.ike, group: set.group, esp: set.esp), responder: rc)
         lab.establish()
         #expect(plainNotifies(lab.wire[1].bytes) == [.noProposalChosen])
