@@ -1,5 +1,5 @@
 import Foundation
-import IKE
+@testable import IKE
 import IPsecCrypto
 import SLBWire
 import Testing
@@ -146,4 +146,64 @@ struct StrongSwanFixtureTests {
         // Our selection honours strongSwan's order: its first proposal, first transforms.
         #expect(ProposalSelection.checkAnswer(sa, offer: offer, policy: .gatewayIKE, dh: .mustMatchKE(31)) != nil)
     }
+}
+
+/// Our responder's IKE_AUTH processing fed strongSwan's real IKE_AUTH request, with the
+/// half-open SA rebuilt from the capture's logged keys (the DH private key is not in the log,
+/// so IKE_SA_INIT itself cannot be replayed into the same keys).
+@Suite("strongSwan 5.9.8 IKE_AUTH into our responder")
+struct StrongSwanAuthReplayTests {
+    typealias F = StrongSwanFixture
+
+    @Test func responderAcceptsStrongSwansIKEAuthAndAnswersVerifiably() throws {
+        let initRequest = try IKEMessage.parse(F.initRequest)
+        let initResponse = try IKEMessage.parse(F.initResponse)
+        let ni = try #require(initRequest.payloads.nonce?.data)
+        let nr = try #require(initResponse.payloads.nonce?.data)
+        let keys = IKESAKeys(skD: F.key("Sk_d secret"), skAi: F.key("Sk_ai secret"), skAr: F.key("Sk_ar secret"),
+                             skEi: F.key("Sk_ei secret"), skEr: F.key("Sk_er secret"), skPi: F.key("Sk_pi secret"),
+                             skPr: F.key("Sk_pr secret"))
+        let id = IKESAIdentifier(spiI: initResponse.header.spiI, spiR: initResponse.header.spiR)
+        let client = IKEEndpoint(IPv4Address(192, 0, 2, 10), 4500)
+        let local = IKEEndpoint(vip, 4500)
+        var sa = ResponderSA(halfOpen: HalfOpenSA(id: id, suite: F.suite, keys: keys, ni: ni, nr: nr, local: local,
+                                                  peer: IKEEndpoint(IPv4Address(192, 0, 2, 10), 500), udpEncapsulation: true,
+                                                  initRequest: F.initRequest, initResponse: F.initResponse, expires: .seconds(30)))
+        var config = IKEv2ResponderConfiguration(virtualIP: vip, defaultPSK: F.psk, cookieSecret: farmSecret)
+        config.identity = .fqdn("gateway.vpnslb.example")
+        config.child.localSelectors = [.host(IPv4Address(203, 0, 113, 1))]
+        var pool: AddressPool?
+        let context = CoreContext(crypto: openSSL, ikePolicy: config.ike, child: config.child,
+                                  retransmission: config.retransmission, usedSPIs: [])
+        // IKE_AUTH (strongSwan) -->
+        let result = sa.receive(F.authRequest, try IKEMessage.parse(F.authRequest), from: client, to: local, now: .seconds(1),
+                                context: context, configuration: config, pool: &pool)
+        #expect(result.actions.established.count == 1)
+        let child = try #require(result.actions.installed.first)
+        #expect(child.outboundSPI == 0x58a1e21e)                         // strongSwan's inbound SPI
+        #expect(child.suite == ESPSuite(encryption: .aesGCM16, keyLength: 16, integrity: nil))
+        #expect(child.remoteSelectors == [.host(IPv4Address(192, 0, 2, 130))])
+        #expect(child.localSelectors == [.host(IPv4Address(203, 0, 113, 1))])
+        #expect(child.udpEncapsulation)
+
+        // <-- IKE_AUTH (ours): decrypt with SK_er/SK_ar and check it as strongSwan would.
+        let answer = try #require(result.actions.sent.first)
+        let m = try IKEMessage.parse(answer)
+        #expect(m.header.isResponse && m.header.messageID == 1 && !m.header.isFromOriginalInitiator)
+        let cipherR = SKCipher(encryption: .aesCBC, encryptionKey: F.key("Sk_er secret"), integrity: .hmacSHA256_128,
+                               integrityKey: F.key("Sk_ar secret"))
+        let inner = try SKCodec.open(answer, sk: try #require(m.payloads.encrypted), cipher: cipherR, crypto: openSSL)
+        try MessageRules.check(.ikeAuth, isResponse: true, inner)
+        let idr = try #require(inner.identificationResponder)
+        #expect(idr == .fqdn("gateway.vpnslb.example"))
+        #expect(PSKAuthentication.verify(try #require(inner.authentication), openSSL, prf: .hmacSHA256, psk: F.psk,
+                                         realMessage: F.initResponse, peerNonce: ni, skP: F.key("Sk_pr secret"), identity: idr))
+        #expect(!inner.notifies.contains { $0.type == .mobikeSupported })
+        let sar2 = try #require(inner.securityAssociation)
+        #expect(sar2.proposals.count == 1 && sar2.proposals[0].spi == child.inboundSPI.bigEndianBytesForTest)
+    }
+}
+
+extension UInt32 {
+    var bigEndianBytesForTest: [UInt8] { [UInt8(self >> 24), UInt8(self >> 16 & 0xFF), UInt8(self >> 8 & 0xFF), UInt8(self & 0xFF)] }
 }
