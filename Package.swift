@@ -22,17 +22,13 @@ let package = Package(
         .target(name: "SLBShow", dependencies: ["SLBCore", "SLBConfig", "SLBWire"]),
         .target(name: "SLBSimulate", dependencies: ["SLBCore", "SLBConfig", "SLBWire"]),
         .target(name: "IPsecCrypto"),
-        .target(name: "ESP", dependencies: ["IPsecCrypto", "SLBWire"]),
-        .target(name: "IKE", dependencies: ["IPsecCrypto", "ESP", "SLBWire"]),
-        .target(name: "GatewayShow", exclude: ["README.md"]),
+        .target(name: "ESP", dependencies: ["IPsecCrypto", "SLBWire"], exclude: ["README.md"]),
+        .target(name: "IKE", dependencies: ["IPsecCrypto", "ESP", "SLBWire"], exclude: ["README.md"]),
 
         // MARK: edge targets
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl",
                        providers: [.apt(["libssl-dev"])]),
-        .target(name: "CryptoOpenSSL", dependencies: ["COpenSSL", "IPsecCrypto"]),
-        .target(name: "ControlSocket", exclude: ["README.md"]),
-        .target(name: "Gateway", dependencies: ["IKE", "ESP", "IPsecCrypto", "CryptoOpenSSL", "SLBWire",
-                                                "GatewayShow", "ControlSocket"], exclude: ["README.md"]),
+        .target(name: "CryptoOpenSSL", dependencies: ["COpenSSL", "IPsecCrypto"], exclude: ["README.md"]),
 
         // MARK: executable
         .executableTarget(name: "slb", dependencies: [
@@ -42,6 +38,12 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
 
+        // MARK: embedded gateway: show tables (pure), control socket and gateway (edge)
+        .target(name: "GatewayShow", exclude: ["README.md"]),
+        .target(name: "ControlSocket", exclude: ["README.md"]),
+        .target(name: "Gateway", dependencies: ["IKE", "ESP", "IPsecCrypto", "CryptoOpenSSL", "SLBWire",
+                                                "GatewayShow", "ControlSocket"], exclude: ["README.md"]),
+
         // MARK: tests
         .testTarget(name: "SLBWireTests", dependencies: ["SLBWire"]),
         .testTarget(name: "SLBConfigTests", dependencies: ["SLBConfig", "SLBWire"]),
@@ -49,7 +51,8 @@ let package = Package(
         .testTarget(name: "SLBShowTests", dependencies: ["SLBShow", "SLBCore", "SLBConfig", "SLBWire"]),
         .testTarget(name: "SLBSimulateTests", dependencies: ["SLBSimulate", "SLBShow", "SLBCore", "SLBConfig"]),
         .testTarget(name: "ESPTests", dependencies: ["ESP", "IPsecCrypto", "CryptoOpenSSL"]),
-        .testTarget(name: "IKETests", dependencies: ["IKE", "ESP", "IPsecCrypto", "CryptoOpenSSL"]),
+        .testTarget(name: "IKETests", dependencies: ["IKE", "ESP", "IPsecCrypto", "CryptoOpenSSL", "SLBWire"],
+                    resources: [.copy("Fixtures")]),
         .testTarget(name: "CryptoOpenSSLTests", dependencies: ["CryptoOpenSSL", "IPsecCrypto"]),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "GatewayShow", "ControlSocket", "IKE", "ESP",
                                                          "IPsecCrypto", "CryptoOpenSSL", "SLBWire"]),

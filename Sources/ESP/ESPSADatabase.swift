@@ -45,7 +45,7 @@ public struct ESPSADatabase: Sendable {
     }
 
     /// Looks the SPI up and decapsulates; every failure is counted in `drops` and rethrown.
-    public mutating func open(_ packet: [UInt8], now: MonotonicTime, crypto: some CryptoProvider) throws(ESPError) -> ESPDecapsulated {
+    public mutating func open(_ packet: consuming [UInt8], now: MonotonicTime, crypto: some CryptoProvider) throws(ESPError) -> ESPDecapsulated {
         do throws(ESPError) {
             guard packet.count >= espHeaderLength else { throw ESPError.truncated }
             guard let index = inbound.index(forKey: readBigEndian32(packet, at: 0)) else { throw ESPError.badSPI }

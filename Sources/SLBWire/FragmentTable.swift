@@ -159,7 +159,11 @@ public struct FragmentTable<Decision: Hashable & Sendable>: Sendable {
 
     /// Keeps a copy of a later fragment that arrived before its first fragment.
     public mutating func hold(_ key: FragmentKey, fragment: UnsafeRawBufferPointer, now: MonotonicTime) -> HoldOutcome {
-        if let decision = lookup(key, now: now) { return .decided(decision) }
+        // Not via lookup(): the caller has just missed there, a second miss is not news.
+        if let entry = decided[key], now < entry.expires {
+            decided[key]?.expires = now + limits.decisionLifetime
+            return .decided(entry.decision)
+        }
         let size = fragment.count
         let existing = pending[key]
         if let existing, now >= existing.deadline {

@@ -15,6 +15,8 @@ import SLBWire
         #expect(table.lookup(Self.key, now: Self.t0 + .milliseconds(2)) == 2)
         #expect(table.lookup(Self.otherKey, now: Self.t0) == nil)
         #expect(table.counters.lookupHits == 2 && table.counters.lookupMisses == 1)
+        _ = table.hold(Self.otherKey, fragment: [1], now: Self.t0)
+        #expect(table.counters.lookupMisses == 1)
     }
 
     /// All fields of the key matter: another id, protocol, source or destination is

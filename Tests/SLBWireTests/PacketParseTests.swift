@@ -251,3 +251,14 @@ struct ParseCase: Sendable, CustomTestStringConvertible {
         #expect(MACAddress(text) == nil)
     }
 }
+
+/// The hot path allocates nothing: the parse result is plain data (no references, no
+/// existentials), so returning it copies bytes only. Measured separately: 0 mallocs over
+/// 5 M parse + rewrite iterations (see the SLBWire README).
+@Suite struct HotPathShapeTests {
+    @Test func parseResultsArePlainData() {
+        #expect(_isPOD(ParsedPacket.self))
+        #expect(_isPOD(ParseResult.self))
+        #expect(_isPOD(FragmentKey.self))
+    }
+}
