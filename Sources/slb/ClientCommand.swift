@@ -29,6 +29,9 @@ struct ClientCommand: ParsableCommand {
     @Option(help: "Pings per tunnel.")
     var pings: Int = 3
 
+    @Option(name: .customLong("ping-timeout"), help: "Milliseconds to wait for each echo reply.")
+    var pingTimeout: UInt64 = 1000
+
     @Option(name: .customLong("time-limit"), help: "Seconds for the whole run.")
     var timeLimit: UInt64 = 30
 
@@ -70,6 +73,7 @@ struct ClientCommand: ParsableCommand {
         guard (0...ClientConfiguration.maximumPings).contains(pings) else { throw ValidationError("--pings out of range") }
         guard IPv4Address(gateway) != nil, IPv4Address(service) != nil else { throw ValidationError("bad --gateway or --service") }
         guard (1...3600).contains(timeLimit), concurrency > 0 else { throw ValidationError("bad --time-limit or --concurrency") }
+        guard (1...60_000).contains(pingTimeout) else { throw ValidationError("--ping-timeout: 1…60000 ms") }
     }
 
     func run() throws {
@@ -88,6 +92,7 @@ struct ClientCommand: ParsableCommand {
         var config = ClientConfiguration(gateway: gatewayAddress, sources: try sourceAddresses(), psk: psk)
         config.service = serviceAddress
         config.pings = pings
+        config.pingTimeout = .milliseconds(pingTimeout)
         config.timeLimit = .seconds(timeLimit)
         config.concurrency = concurrency
         config.keepSAs = keep

@@ -16,10 +16,10 @@ struct GatewayNamespaceTests {
         var results: [ClientResult]
     }
 
-    func runClient(_ lab: NamespaceLab, count: Int, pings: Int = 3) throws -> ClientReport {
+    func runClient(_ lab: NamespaceLab, count: Int, pings: Int = 3, keep: Bool = true) throws -> ClientReport {
         let r = lab.inNS(lab.clientNS, [NamespaceLab.slbPath, "client", "--gateway", NamespaceLab.vip,
                                         "--source", NamespaceLab.clientBase, "--count", "\(count)", "--pings", "\(pings)",
-                                        "--psk-file", lab.pskPath, "--time-limit", "30", "--keep", "--json"])
+                                        "--psk-file", lab.pskPath, "--time-limit", "30", "--json"] + (keep ? ["--keep"] : []))
         guard let report = try? JSONDecoder().decode(ClientReport.self, from: Data(r.stdout.utf8)) else {
             throw LabError("slb client exit \(r.status): \(r.stdout) \(r.stderr)")
         }
@@ -91,9 +91,12 @@ struct GatewayNamespaceTests {
         #expect(drops["esp.truncated"] == 1, "\(drops)")
         let ikeDrops = snap.drops.filter { $0.name.hasPrefix("ike.") }.map(\.count).reduce(0, +)
         #expect(ikeDrops >= 4, "\(drops)")
-        // Still serving after the garbage.
-        let report = try runClient(lab, count: 2, pings: 1)
+        // Still serving after the garbage; without --keep the client deletes its IKE SAs
+        // (INFORMATIONAL D) and the gateway forgets them and their Child SAs.
+        let report = try runClient(lab, count: 2, pings: 1, keep: false)
         #expect(report.pingOK == 2)
+        let after = try snapshot(lab)
+        #expect(after.ikeSAs.isEmpty && after.ipsecSAs.isEmpty, "\(after.ikeSAs) \(after.ipsecSAs)")
     }
 
     /// Directed mode (`nat server` farm): the SLB rewrites VIP → real address. Simulated
