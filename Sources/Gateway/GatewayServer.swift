@@ -32,6 +32,8 @@ public final class GatewayServer: @unchecked Sendable {
     static let housekeepingMilliseconds: Int32 = 1000
 
     public init(configuration: GatewayConfiguration, controlPath: String?, log: @escaping (String) -> Void) throws {
+        // The control socket first: if a datagram socket then fails, it closes on the way out.
+        let controlServer = try controlPath.map { path throws(ControlSocketError) in try ControlServer(path: path) }
         var opened: [DatagramSocket] = []
         do {
             for address in configuration.boundAddresses {
@@ -54,7 +56,7 @@ public final class GatewayServer: @unchecked Sendable {
         }
         udpByEndpoint = udp
         rawByAddress = raw
-        control = try controlPath.map { path throws(ControlSocketError) in try ControlServer(path: path) }
+        control = controlServer
         core = GatewayCore(configuration: configuration, now: MonotonicClock.now())
         self.log = log
     }

@@ -214,4 +214,30 @@ struct InMemoryLab {
         #expect(lab.gateway.childSACount == 0)
         #expect(lab.gateway.counters["esp.expired"] == 1)
     }
+
+    /// CREATE_CHILD_SA rekeys from the client: the gateway installs the new Child SA, drops
+    /// the old one, and an IKE SA rekey keeps the tunnel (and its Child SA) under the new SPIs.
+    @Test func childAndIKERekeysFromThePeerMoveTheSAs() throws {
+        var lab = InMemoryLab()
+        var initiator = lab.initiator(IPv4Address(192, 0, 2, 15))
+        _ = lab.exchange(&initiator, initiator.start(now: lab.now))
+        let first = try #require(initiator.childSAs.first)
+        lab.now = lab.now + .seconds(60)
+        _ = lab.exchange(&initiator, initiator.rekeyChildSA(inboundSPI: first.inboundSPI, now: lab.now))
+        let second = try #require(initiator.childSAs.first)
+        #expect(initiator.childSAs.count == 1 && second.inboundSPI != first.inboundSPI)
+        #expect(lab.gateway.inboundSPIs == [second.outboundSPI])
+
+        let oldIKE = try #require(initiator.ikeSA?.id)
+        lab.now = lab.now + .seconds(60)
+        _ = lab.exchange(&initiator, initiator.rekeyIKESA(now: lab.now))
+        let newIKE = try #require(initiator.ikeSA?.id)
+        #expect(newIKE != oldIKE)
+        let snapshot = lab.gateway.snapshot(now: lab.now)
+        #expect(snapshot.ikeSAs.count == 1)
+        #expect(snapshot.ikeSAs.first?.localSPI == ShowNames.hex64(newIKE.spiR))
+        #expect(snapshot.ikeSAs.first?.tunnelID == 1, "the tunnel keeps its number across the rekey")
+        #expect(snapshot.ipsecSAs.map(\.inboundSPI) == [second.outboundSPI])
+        #expect(snapshot.ipsecSAs.first?.tunnelID == 1)
+    }
 }
