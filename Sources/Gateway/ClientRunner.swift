@@ -28,6 +28,9 @@ public struct ClientConfiguration: Sendable {
     public var ike: ProposalPolicy
     public var dhGroup: DHGroup
     public var esp: ProposalPolicy
+    /// Ask for an inner address (CP INTERNAL_IP4_ADDRESS, RFC 7296 §3.15) and ping from it;
+    /// otherwise the inner source is the tunnel's own source address.
+    public var requestVirtualAddress: Bool
 
     /// `slb client` accepts at most this many tunnels (the lab plan has ≤ 350 clients).
     public static let maximumTunnels = 1000
@@ -47,6 +50,7 @@ public struct ClientConfiguration: Sendable {
         self.ike = .gatewayIKE
         self.dhGroup = .curve25519
         self.esp = .gatewayESP
+        self.requestVirtualAddress = false
     }
 }
 
@@ -67,6 +71,8 @@ public struct ClientResult: Codable, Sendable, Equatable {
     /// it was: every real answers from the VIP with the VIP's identity).
     public var gatewayEndpoint: String?
     public var gatewayIdentity: String?
+    /// The inner address the gateway assigned (CP reply), when one was requested.
+    public var virtualAddress: String?
     public var failure: String?
 
     public var pingOK: Bool { pingsSent > 0 && pingsAnswered == pingsSent }
@@ -98,6 +104,7 @@ public final class ClientRunner: @unchecked Sendable {
         var pingsSent = 0
         var pingsAnswered = 0
         var outstanding: (sequence: UInt16, deadline: MonotonicTime)?
+        var innerSource: IPv4Address
         var result: ClientResult
     }
 
@@ -115,11 +122,14 @@ public final class ClientRunner: @unchecked Sendable {
                     local: IKEEndpoint(source, 500), peer: IKEEndpoint(configuration.gateway, 500),
                     identity: .ipv4(source.wireBytes), psk: configuration.psk, ike: configuration.ike,
                     dhGroup: configuration.dhGroup,
-                    child: ChildSAPolicy(esp: configuration.esp, localSelectors: [.host(source)],
+                    child: ChildSAPolicy(esp: configuration.esp,
+                                         // With CP the responder narrows 0.0.0.0/0 to the address it assigns.
+                                         localSelectors: [configuration.requestVirtualAddress ? .anyIPv4 : .host(source)],
                                          remoteSelectors: [.host(configuration.service)]))
+                ic.requestVirtualAddress = configuration.requestVirtualAddress
                 ic.peerIdentity = configuration.gatewayIdentity ?? .ipv4(configuration.gateway.wireBytes)
                 built.append(Tunnel(local: source, ike500: s500, ike4500: s4500, esp: esp,
-                                    initiator: IKEv2Initiator(configuration: ic, crypto: crypto),
+                                    initiator: IKEv2Initiator(configuration: ic, crypto: crypto), innerSource: source,
                                     result: ClientResult(source: "\(source)", established: false, pingsSent: 0, pingsAnswered: 0)))
             }
         } catch {
@@ -247,6 +257,8 @@ public final class ClientRunner: @unchecked Sendable {
                 tunnels[i].result.gatewayEndpoint = "\(info.peer)"
                 tunnels[i].result.gatewayIdentity = ShowNames.identity(info.peerIdentity)
                 tunnels[i].result.udpEncapsulation = info.udpEncapsulation
+                tunnels[i].result.virtualAddress = info.virtualAddress.map { "\($0)" }
+                tunnels[i].innerSource = info.virtualAddress ?? tunnels[i].local
             case .installChildSA(let child, _):
                 install(child, tunnel: i, now: now)
             case .deleteChildSA(let inbound, _, _):
@@ -315,7 +327,7 @@ public final class ClientRunner: @unchecked Sendable {
         let identifier = UInt16(truncatingIfNeeded: i)
         let icmp = FrameBuilder.icmpEcho(request: true, identifier: identifier, sequence: sequence,
                                          payload: Array("vpnslb client ping".utf8))
-        let inner = FrameBuilder.ipv4(FrameBuilder.IPv4Fields(source: tunnels[i].local, destination: configuration.service),
+        let inner = FrameBuilder.ipv4(FrameBuilder.IPv4Fields(source: tunnels[i].innerSource, destination: configuration.service),
                                       protocol: .icmp, payload: icmp)
         tunnels[i].pingsSent += 1
         tunnels[i].result.pingsSent = tunnels[i].pingsSent

@@ -38,6 +38,9 @@ struct ClientCommand: ParsableCommand {
     @Option(help: "IKE negotiations in flight at once.")
     var concurrency: Int = 16
 
+    @Flag(name: .customLong("request-address"), help: "Ask the gateway for an inner address (its --pool) and ping from it.")
+    var requestAddress = false
+
     @Flag(help: "Leave the SAs up at the end (no DELETE), so the gateway can be inspected.")
     var keep = false
 
@@ -96,6 +99,7 @@ struct ClientCommand: ParsableCommand {
         config.timeLimit = .seconds(timeLimit)
         config.concurrency = concurrency
         config.keepSAs = keep
+        config.requestVirtualAddress = requestAddress
         let runner: ClientRunner
         do {
             runner = try ClientRunner(configuration: config)
@@ -126,6 +130,7 @@ struct ClientCommand: ParsableCommand {
         s += "spi in \(hex(r.inboundSPI)) out \(hex(r.outboundSPI))  "
         s += r.udpEncapsulation == true ? "esp-udp  " : "esp-raw  "
         s += "gateway \(r.gatewayEndpoint ?? "-") id \(r.gatewayIdentity ?? "-")"
+        if let v = r.virtualAddress { s += "  inner \(v)" }
         if let f = r.failure { s += "  failure: \(f)" }
         return s
     }

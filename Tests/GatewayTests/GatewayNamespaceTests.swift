@@ -16,10 +16,10 @@ struct GatewayNamespaceTests {
         var results: [ClientResult]
     }
 
-    func runClient(_ lab: NamespaceLab, count: Int, pings: Int = 3, keep: Bool = true) throws -> ClientReport {
+    func runClient(_ lab: NamespaceLab, count: Int, pings: Int = 3, keep: Bool = true, extra: [String] = []) throws -> ClientReport {
         let r = lab.inNS(lab.clientNS, [NamespaceLab.slbPath, "client", "--gateway", NamespaceLab.vip,
                                         "--source", NamespaceLab.clientBase, "--count", "\(count)", "--pings", "\(pings)",
-                                        "--psk-file", lab.pskPath, "--time-limit", "30", "--json"] + (keep ? ["--keep"] : []))
+                                        "--psk-file", lab.pskPath, "--time-limit", "30", "--json"] + (keep ? ["--keep"] : []) + extra)
         guard let report = try? JSONDecoder().decode(ClientReport.self, from: Data(r.stdout.utf8)) else {
             throw LabError("slb client exit \(r.status): \(r.stdout) \(r.stderr)")
         }
@@ -128,6 +128,21 @@ struct GatewayNamespaceTests {
         #expect(snap.ikeSAs.count == 3)
         #expect(snap.ikeSAs.allSatisfy { $0.localAddress == NamespaceLab.gatewayAddress && !$0.natDetected })
         #expect(snap.ipsecSAs.allSatisfy { $0.localAddress == NamespaceLab.gatewayAddress && $0.remoteUDPPort == nil })
+    }
+
+    /// `--pool`: clients that ask for an inner address (CP) get one each and ping from it.
+    @Test func poolAddressesAreAssignedAndUsedInsideTheTunnel() throws {
+        let lab = try NamespaceLab()
+        defer { lab.tearDown() }
+        _ = try lab.startGateway(extra: ["--pool", "198.51.100.192/26"])
+        let report = try runClient(lab, count: 4, extra: ["--request-address"])
+        #expect(report.pingOK == 4, "\(report.results)")
+        let assigned = report.results.compactMap(\.virtualAddress)
+        #expect(Set(assigned).count == 4)
+        #expect(assigned.allSatisfy { $0.hasPrefix("198.51.100.") })
+        let snap = try snapshot(lab)
+        #expect(Set(snap.ikeSAs.compactMap(\.assignedAddress)) == Set(assigned))
+        #expect(Set(snap.ipsecSAs.map(\.remoteSelector.address)) == Set(assigned), "TSi narrowed to the assigned address")
     }
 
     @Test func pskFileReadableByOthersIsRefused() throws {
