@@ -47,12 +47,16 @@ struct GatewayRunCommand: ParsableCommand {
     @Option(name: .customLong("esp-lifetime"), help: "Hard ESP SA lifetime in seconds.")
     var espLifetime: UInt64 = 3960
 
+    @Option(help: "Dead peer detection: seconds of IKE silence before a liveness check (default off).")
+    var dpd: UInt64?
+
     func validate() throws {
         guard IPv4Address(vip) != nil else { throw ValidationError("--vip: not an IPv4 address: \(vip)") }
         guard IPv4Address(inside) != nil else { throw ValidationError("--inside: not an IPv4 address: \(inside)") }
         for l in listen where IPv4Address(l) == nil { throw ValidationError("--listen: not an IPv4 address: \(l)") }
         if let pool, parsePrefix(pool) == nil { throw ValidationError("--pool: expected A.B.C.D/N, got \(pool)") }
         guard espLifetime > 0 else { throw ValidationError("--esp-lifetime must be positive") }
+        if let dpd { guard (1...86_400).contains(dpd) else { throw ValidationError("--dpd: 1…86400 seconds") } }
     }
 
     func run() throws {
@@ -71,6 +75,7 @@ struct GatewayRunCommand: ParsableCommand {
         config.addressPool = pool.flatMap(parsePrefix)
         config.forceUDPEncapsulation = forceNATT
         config.espLifetime.hardTime = .seconds(espLifetime)
+        config.livenessInterval = dpd.map { .seconds($0) }
         let server: GatewayServer
         do {
             server = try GatewayServer(configuration: config, controlPath: control) { line in

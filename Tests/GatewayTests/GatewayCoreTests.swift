@@ -15,12 +15,13 @@ struct InMemoryLab {
     var gateway: GatewayCore
     var now = MonotonicTime.seconds(1000)
 
-    init(forceNATT: Bool = false) {
+    init(forceNATT: Bool = false, liveness: TimeSpan? = nil) {
         var table = PSKTable()
         table.defaultKey = Self.psk
         var config = GatewayConfiguration(virtualIP: Self.vip, preSharedKeys: table,
                                           cookieSecret: CookieJar.Secret(version: 1, key: [UInt8](repeating: 7, count: 32)))
         config.forceUDPEncapsulation = forceNATT
+        config.livenessInterval = liveness
         gateway = GatewayCore(configuration: config, now: now)
     }
 
@@ -239,5 +240,25 @@ struct InMemoryLab {
         #expect(snapshot.ikeSAs.first?.tunnelID == 1, "the tunnel keeps its number across the rekey")
         #expect(snapshot.ipsecSAs.map(\.inboundSPI) == [second.outboundSPI])
         #expect(snapshot.ipsecSAs.first?.tunnelID == 1)
+    }
+
+    /// With `--dpd`, a peer that stops answering is found dead and its SAs are removed.
+    @Test func deadPeerIsDetectedAndItsSAsRemoved() throws {
+        var lab = InMemoryLab(liveness: .seconds(10))
+        var initiator = lab.initiator(IPv4Address(192, 0, 2, 16))
+        _ = lab.exchange(&initiator, initiator.start(now: lab.now))
+        #expect(lab.gateway.childSACount == 1)
+        var checks = 0
+        // The client is gone: nothing answers. Walk the clock through the retransmissions.
+        for _ in 0..<600 {
+            lab.now = lab.now + .seconds(1)
+            var out: [GatewayOutput] = []
+            lab.gateway.handleTimers(now: lab.now, into: &out)
+            checks += out.count
+            if lab.gateway.establishedIKESACount == 0 { break }
+        }
+        #expect(checks >= 2, "a liveness check and its retransmissions were sent")
+        #expect(lab.gateway.establishedIKESACount == 0)
+        #expect(lab.gateway.childSACount == 0)
     }
 }
