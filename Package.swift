@@ -42,7 +42,8 @@ let package = Package(
         .target(name: "GatewayShow", exclude: ["README.md"]),
         .target(name: "ControlSocket", exclude: ["README.md"]),
         .target(name: "Gateway", dependencies: ["IKE", "ESP", "IPsecCrypto", "CryptoOpenSSL", "SLBWire",
-                                                "GatewayShow", "ControlSocket"], exclude: ["README.md"]),
+                                                "GatewayShow", "ControlSocket",
+                                                .product(name: "Logging", package: "swift-log")], exclude: ["README.md"]),
 
         // MARK: tests
         .testTarget(name: "SLBWireTests", dependencies: ["SLBWire"]),

@@ -24,6 +24,9 @@ public struct GatewayCore {
     private var localEndpoints: [UInt64: IKEEndpoint] = [:]
     private var establishedBySPIr: [UInt64: IKESAIdentifier] = [:]
     public private(set) var counters = GatewayCounters()
+    /// Events since the last `takeEvents()`, bounded so an unread log cannot grow forever.
+    private var events: [GatewayEvent] = []
+    static let maximumPendingEvents = 4096
     /// When the responder asked to be called back (retransmissions, half-open expiry).
     public private(set) var ikeWakeup: MonotonicTime?
     let started: MonotonicTime
@@ -163,6 +166,19 @@ public struct GatewayCore {
     /// Counts a datagram the loop could not send for a Child SA.
     public mutating func countSendError(inboundSPI: UInt32) { children[inboundSPI]?.sendErrors &+= 1 }
 
+    /// Hands the pending events to the caller (the loop logs them).
+    public mutating func takeEvents() -> [GatewayEvent] {
+        guard !events.isEmpty else { return [] }
+        let taken = events
+        events = []
+        return taken
+    }
+
+    private mutating func note(_ e: GatewayEvent) {
+        guard events.count < Self.maximumPendingEvents else { return }
+        events.append(e)
+    }
+
     // MARK: timers
 
     /// The next time `handleTimers` must run for IKE.
@@ -178,6 +194,7 @@ public struct GatewayCore {
             // Hard lifetime passed without a rekey from the peer (RFC 4301 §4.4.2.1).
             children[spi] = nil
             counters.count("esp.expired")
+            note(.childExpired(inboundSPI: spi))
         }
     }
 
@@ -193,16 +210,19 @@ public struct GatewayCore {
             case .established(let info):
                 ikeSAs[info.id] = IKERecord(info: info, tunnelID: nextTunnelID, established: now)
                 establishedBySPIr[info.id.spiR] = info.id
+                note(.ikeEstablished(info.id, peer: info.peer, identity: ShowNames.identity(info.peerIdentity), tunnelID: nextTunnelID))
                 nextTunnelID += 1
             case .installChildSA(let child, let ike):
                 install(child, ike: ike, now: now)
             case .deleteChildSA(let inboundSPI, _, _):
                 inbound.remove(spi: inboundSPI)
                 children[inboundSPI] = nil
+                note(.childDeleted(inboundSPI: inboundSPI))
             case .deleteIKESA(let id):
                 ikeSAs[id] = nil
                 localEndpoints[id.spiR] = nil
                 establishedBySPIr[id.spiR] = nil
+                note(.ikeDeleted(id))
                 for (spi, c) in children where c.ike == id {
                     inbound.remove(spi: spi)
                     children[spi] = nil
@@ -215,11 +235,13 @@ public struct GatewayCore {
                 localEndpoints[new.id.spiR] = localEndpoints.removeValue(forKey: old.spiR)
                 establishedBySPIr[old.spiR] = nil
                 establishedBySPIr[new.id.spiR] = new.id
+                note(.ikeRekeyed(old: old, new: new.id))
                 for spi in Array(children.keys) where children[spi]?.ike == old { children[spi]?.ike = new.id }
             case .schedule(let at):
                 ikeWakeup = at
             case .failed(let failure):
                 counters.count("ike.failed.\(failure)")
+                note(.ikeFailed("\(failure)"))
             case .dropped(let reason):
                 counters.count("ike.\(reason.rawValue)")
             }
@@ -252,6 +274,8 @@ public struct GatewayCore {
                 framing: child.udpEncapsulation ? .udp(peerPort: info.peer.port) : .raw,
                 allowedSources: child.remoteSelectors.compactMap(\.ipv4Range),
                 allowedDestinations: child.localSelectors.compactMap(\.ipv4Range))
+            note(.childInstalled(inboundSPI: child.inboundSPI, outboundSPI: child.outboundSPI,
+                                 udpEncapsulation: child.udpEncapsulation, ike: ike))
         } catch {
             counters.count("esp.install.\(error)")
         }

@@ -6,6 +6,7 @@ import Gateway
 import GatewayShow
 import IKE
 import IPsecCrypto
+import Logging
 import SLBWire
 
 /// `slb gateway`: the embedded IKEv2/ESP gateway (run it on a real, VIP on loopback), and
@@ -78,9 +79,7 @@ struct GatewayRunCommand: ParsableCommand {
         config.livenessInterval = dpd.map { .seconds($0) }
         let server: GatewayServer
         do {
-            server = try GatewayServer(configuration: config, controlPath: control) { line in
-                FileHandle.standardError.write(Data("slb gateway: \(line)\n".utf8))
-            }
+            server = try GatewayServer(configuration: config, controlPath: control, logger: Logger(label: "slb.gateway"))
         } catch {
             FileHandle.standardError.write(Data("slb gateway: \(error)\n".utf8))
             throw ExitCode(1)

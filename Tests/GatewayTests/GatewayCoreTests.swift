@@ -98,6 +98,11 @@ struct InMemoryLab {
 
         let snapshot = lab.gateway.snapshot(now: lab.now)
         #expect(snapshot.ikeSAs.count == 1)
+        let events = lab.gateway.takeEvents()
+        #expect(events.count == 2, "\(events)")
+        #expect(events.contains(.childInstalled(inboundSPI: child.outboundSPI, outboundSPI: child.inboundSPI,
+                                                udpEncapsulation: false, ike: try #require(initiator.ikeSA?.id))))
+        #expect(lab.gateway.takeEvents().isEmpty)
         let row = try #require(snapshot.ipsecSAs.first)
         #expect(row.inboundSPI == child.outboundSPI && row.outboundSPI == child.inboundSPI)
         #expect(row.packetsDecrypted == 2 && row.packetsEncrypted == 1)
