@@ -134,7 +134,8 @@ final class NamespaceLab: @unchecked Sendable {
         let p = try start(in: gatewayNS, [Self.slbPath, "gateway", "--vip", Self.vip, "--psk-file", pskPath,
                                           "--control", controlPath] + extra, log: "gateway.log")
         for _ in 0..<200 {
-            if FileManager.default.fileExists(atPath: controlPath) { return p }
+            // "gateway up" is logged by the loop once every socket is bound.
+            if FileManager.default.fileExists(atPath: controlPath), log("gateway.log").contains("gateway up") { return p }
             guard p.isRunning else { break }
             usleep(25_000)
         }
