@@ -135,14 +135,17 @@ public struct GatewayCore {
             counters.count(decapsulated.nextHeader == ESPNextHeader.dummy ? "inner.dummy" : "inner.notIPv4")
             return
         }
-        let record = children.values[index]
         switch InnerTraffic.handle(decapsulated.payload, localAddresses: echoAddresses,
-                                   allowedSources: record.allowedSources, allowedDestinations: record.allowedDestinations) {
+                                   allowedSources: children.values[index].allowedSources,
+                                   allowedDestinations: children.values[index].allowedDestinations) {
         case .echoReply(let reply):
             do {
+                // Sealed in place: the outbound SA (its sequence number, hence the GCM IV)
+                // has exactly one live copy.
                 let esp = try children.values[index].outbound.seal(reply, now: now, crypto: crypto)
                 children.values[index].echoReplies &+= 1
-                output.append(espOutput(esp, record))
+                output.append(Self.espOutput(esp, local: children.values[index].local, peer: children.values[index].peer,
+                                             framing: children.values[index].framing))
             } catch {
                 children.values[index].sendErrors &+= 1
                 counters.count("esp.seal.\(error)")
@@ -156,15 +159,12 @@ public struct GatewayCore {
         }
     }
 
-    private func espOutput(_ esp: [UInt8], _ record: ChildRecord) -> GatewayOutput {
-        switch record.framing {
-        case .raw: .rawESP(esp, from: record.local, to: record.peer)
-        case .udp(let port): .udp(esp, from: IKEEndpoint(record.local, 4500), to: IKEEndpoint(record.peer, port))
+    private static func espOutput(_ esp: [UInt8], local: IPv4Address, peer: IPv4Address, framing: ESPFraming) -> GatewayOutput {
+        switch framing {
+        case .raw: .rawESP(esp, from: local, to: peer)
+        case .udp(let port): .udp(esp, from: IKEEndpoint(local, 4500), to: IKEEndpoint(peer, port))
         }
     }
-
-    /// Counts a datagram the loop could not send for a Child SA.
-    public mutating func countSendError(inboundSPI: UInt32) { children[inboundSPI]?.sendErrors &+= 1 }
 
     /// Hands the pending events to the caller (the loop logs them).
     public mutating func takeEvents() -> [GatewayEvent] {
