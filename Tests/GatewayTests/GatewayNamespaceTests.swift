@@ -130,6 +130,20 @@ struct GatewayNamespaceTests {
         #expect(snap.ipsecSAs.allSatisfy { $0.localAddress == NamespaceLab.gatewayAddress && $0.remoteUDPPort == nil })
     }
 
+    /// `--force-natt`: the gateway fakes a NAT, our client floats to 4500 and its ESP and
+    /// the echo replies travel inside UDP (RFC 3948).
+    @Test func forcedNATTPutsOurClientsOnUDP4500() throws {
+        let lab = try NamespaceLab()
+        defer { lab.tearDown() }
+        _ = try lab.startGateway(extra: ["--force-natt"])
+        let report = try runClient(lab, count: 3)
+        #expect(report.pingOK == 3, "\(report.results)")
+        #expect(report.results.allSatisfy { $0.udpEncapsulation == true })
+        let snap = try snapshot(lab)
+        #expect(snap.ikeSAs.allSatisfy { $0.natDetected && $0.localPort == 4500 && $0.remotePort == 4500 })
+        #expect(snap.ipsecSAs.allSatisfy { $0.remoteUDPPort == 4500 && $0.echoRepliesSent == 3 })
+    }
+
     /// `--pool`: clients that ask for an inner address (CP) get one each and ping from it.
     @Test func poolAddressesAreAssignedAndUsedInsideTheTunnel() throws {
         let lab = try NamespaceLab()
