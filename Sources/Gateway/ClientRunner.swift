@@ -88,6 +88,7 @@ public final class ClientRunner: @unchecked Sendable {
     private var tunnels: [Tunnel] = []
 
     private enum Phase { case waiting, negotiating, pinging, closing, done }
+    private enum SocketRole: CaseIterable { case ike500, ike4500, esp }
 
     private struct Tunnel {
         var local: IPv4Address
@@ -106,6 +107,14 @@ public final class ClientRunner: @unchecked Sendable {
         var outstanding: (sequence: UInt16, deadline: MonotonicTime)?
         var innerSource: IPv4Address
         var result: ClientResult
+
+        func socket(_ role: SocketRole) -> DatagramSocket {
+            switch role {
+            case .ike500: ike500
+            case .ike4500: ike4500
+            case .esp: esp
+            }
+        }
     }
 
     public init(configuration: ClientConfiguration) throws {
@@ -159,11 +168,11 @@ public final class ClientRunner: @unchecked Sendable {
         let deadline = start + configuration.timeLimit
         var buffer = [UInt8](repeating: 0, count: 65_535)
         var pollSet: [pollfd] = []
-        var owner: [(tunnel: Int, socket: Int)] = []
+        var owner: [(tunnel: Int, role: SocketRole)] = []
         for (i, t) in tunnels.enumerated() {
-            for (k, s) in [t.ike500, t.ike4500, t.esp].enumerated() {
-                pollSet.append(pollfd(fd: s.fileDescriptor, events: Int16(POLLIN), revents: 0))
-                owner.append((i, k))
+            for role in SocketRole.allCases {
+                pollSet.append(pollfd(fd: t.socket(role).fileDescriptor, events: Int16(POLLIN), revents: 0))
+                owner.append((i, role))
             }
         }
         var closingDeadline: MonotonicTime?
@@ -178,8 +187,8 @@ public final class ClientRunner: @unchecked Sendable {
             }
             _ = pollReadable(&pollSet, timeoutMilliseconds: Int32(timeout))
             for (p, entry) in pollSet.enumerated() where entry.revents & Int16(POLLIN) != 0 {
-                let (i, k) = owner[p]
-                drain(tunnel: i, socket: k, buffer: &buffer)
+                let (i, role) = owner[p]
+                drain(tunnel: i, role: role, buffer: &buffer)
             }
             now = MonotonicClock.now()
             for i in tunnels.indices {
@@ -212,16 +221,20 @@ public final class ClientRunner: @unchecked Sendable {
         }
     }
 
-    private func drain(tunnel i: Int, socket k: Int, buffer: inout [UInt8]) {
-        let socket = k == 0 ? tunnels[i].ike500 : (k == 1 ? tunnels[i].ike4500 : tunnels[i].esp)
-        while let (count, from, port) = socket.receive(into: &buffer) {
+    /// Datagrams read from one socket per wakeup, so one busy socket cannot starve the rest.
+    static let receiveBatch = 64
+
+    private func drain(tunnel i: Int, role: SocketRole, buffer: inout [UInt8]) {
+        let socket = tunnels[i].socket(role)
+        for _ in 0..<Self.receiveBatch {
+            guard let (count, from, port) = socket.receive(into: &buffer) else { return }
             let now = MonotonicClock.now()
             guard count <= buffer.count else { continue }
-            switch k {
-            case 0:
+            switch role {
+            case .ike500:
                 perform(tunnels[i].initiator.receive(Array(buffer[0..<count]), from: IKEEndpoint(from, port), now: now),
                         tunnel: i, now: now)
-            case 1:
+            case .ike4500:
                 let payload = Array(buffer[0..<count])
                 switch classifyNATTDatagram(payload) {
                 case .ike(let m):
@@ -231,7 +244,7 @@ public final class ClientRunner: @unchecked Sendable {
                 case .keepalive, .invalid:
                     break
                 }
-            default:
+            case .esp:
                 guard let (_, payload) = ipv4Payload(buffer, count: count) else { continue }
                 receiveESP(Array(payload), tunnel: i, now: now)
             }
