@@ -48,6 +48,9 @@ struct GatewayRunCommand: ParsableCommand {
     @Option(name: .customLong("esp-lifetime"), help: "Hard ESP SA lifetime in seconds.")
     var espLifetime: UInt64 = 3960
 
+    @Option(name: .customLong("cookie-secret-file"), help: "Farm-wide IKE COOKIE secret (root-only file, ≥ 16 octets); default: random per process.")
+    var cookieSecretFile: String?
+
     @Option(help: "Dead peer detection: seconds of IKE silence before a liveness check (default off).")
     var dpd: UInt64?
 
@@ -62,14 +65,16 @@ struct GatewayRunCommand: ParsableCommand {
 
     func run() throws {
         let psks: PSKTable
+        let cookieKey: [UInt8]
         do {
             psks = try PSKFile.load(pskFile)
+            cookieKey = try cookieSecretFile.map(PSKFile.loadCookieSecret) ?? OpenSSLCryptoProvider().randomBytes(count: 32)
         } catch {
             FileHandle.standardError.write(Data("slb gateway: \(error)\n".utf8))
             throw ExitCode(1)
         }
         guard let vipAddress = IPv4Address(vip), let insideAddress = IPv4Address(inside) else { throw ExitCode(1) }
-        let secret = CookieJar.Secret(version: 1, key: OpenSSLCryptoProvider().randomBytes(count: 32))
+        let secret = CookieJar.Secret(version: 1, key: cookieKey)
         var config = GatewayConfiguration(virtualIP: vipAddress, preSharedKeys: psks, cookieSecret: secret)
         config.insideAddress = insideAddress
         config.listenAddresses = listen.compactMap { IPv4Address($0) }
