@@ -399,10 +399,23 @@ struct LadderTests {
         let req = lab.initiator.start(now: lab.now).sent[0]
         let realAddress = IKEEndpoint(IPv4Address(198, 51, 100, 11), 500)
         let answer = lab.responder.receive(req, from: clientEndpoint, to: realAddress, now: lab.now).sent[0]
-        _ = lab.initiator.receive(answer, from: gatewayEndpoint, now: lab.now)
+        let auth = lab.initiator.receive(answer, from: gatewayEndpoint, now: lab.now)
+        #expect(auth.sentWithEndpoints.first?.to == gatewayEndpoint)     // the client saw no NAT: no float
         let m = try IKEMessage.parse(answer)
         let natdS = try #require(m.payloads.notify(.natDetectionSourceIP)).data
         #expect(natdS == NATDetection.hash(openSSL, spiI: m.header.spiI, spiR: m.header.spiR, endpoint: gatewayEndpoint))
+    }
+
+    @Test func natDetectionUsesTheConfiguredPublicPort() throws {
+        // The gateway listens on 5500; clients address the VIP's 500.
+        var rc = responderConfiguration()
+        rc.publicPorts = [5500: 500]
+        var lab = Ladder(responder: rc)
+        let req = lab.initiator.start(now: lab.now).sent[0]
+        let answer = lab.responder.receive(req, from: clientEndpoint, to: IKEEndpoint(vip, 5500), now: lab.now).sent[0]
+        let auth = lab.initiator.receive(answer, from: gatewayEndpoint, now: lab.now)
+        #expect(lab.initiator.ikeSA == nil)
+        #expect(auth.sentWithEndpoints.first?.to == gatewayEndpoint)     // no NAT seen: no float to 4500
     }
 }
 

@@ -191,7 +191,7 @@ public struct IKEv2Responder {
 
         // §2.23 NAT detection, over the configured VIP (what the client addressed), not the
         // address the SLB may have rewritten it to.
-        let publicEndpoint = IKEEndpoint(configuration.virtualIP, to.port)
+        let publicEndpoint = configuration.publicEndpoint(for: to)
         let peerBehindNAT = NATDetection.translated(payloads, .natDetectionSourceIP, crypto: crypto, spiI: h.spiI, spiR: 0, endpoint: from)
         let weBehindNAT = NATDetection.translated(payloads, .natDetectionDestinationIP, crypto: crypto, spiI: h.spiI, spiR: 0,
                                                   endpoint: publicEndpoint)
