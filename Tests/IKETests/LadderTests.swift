@@ -78,13 +78,14 @@ struct LadderTests {
         }
     }
 
-    @Test func responderNeverAnnouncesMOBIKE() throws {
+    @Test func initAnswerCarriesOnlyWhatWeImplement() throws {
         var lab = Ladder()
         lab.establish()
-        // The initiator saw every payload of the IKE_AUTH response; MOBIKE_SUPPORTED is absent
-        // from IKE_SA_INIT too (nothing unprotected mentions it).
+        // <-- IKE_SA_INIT {SA, KE, Nr, N(NATD_S), N(NATD_D)}: no MOBIKE, fragmentation, redirect
+        // or multiple-auth announcements (spec §1.4 step 7).
         let initResponse = try IKEMessage.parse(lab.wire[1].bytes)
-        #expect(!initResponse.payloads.notifies.contains { $0.type == .mobikeSupported })
+        #expect(initResponse.payloads.map(\.type) == [.securityAssociation, .keyExchange, .nonce, .notify, .notify])
+        #expect(initResponse.payloads.notifies.map(\.type) == [.natDetectionSourceIP, .natDetectionDestinationIP])
         #expect(lab.initiator.isEstablished)
     }
 
