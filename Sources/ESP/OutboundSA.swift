@@ -7,6 +7,10 @@ import SLBWire
 /// MAC from the provider it is given (later calls reuse them, so the first provider stays
 /// bound to the SA); every `seal` writes the whole packet into one buffer and encrypts and
 /// authenticates it in place (one allocation per packet).
+///
+/// Keep exactly one live copy per SA: two copies would each count from the same sequence
+/// number, and for AES-GCM that reuses IVs under one key, which breaks GCM completely
+/// (RFC 4106 §3.1). Store it in one place and mutate it there.
 public struct OutboundSA: Sendable {
     public let spi: UInt32
     public let transform: ESPTransform
