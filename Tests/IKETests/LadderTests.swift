@@ -234,6 +234,9 @@ struct LadderTests {
         #expect(lab.responder.establishedCount == 1)
         _ = lab.initiator.receive(a1[0], from: gatewayEndpoint, now: lab.now)
         #expect(lab.initiator.isEstablished)
+        // A late duplicate IKE_SA_INIT opens no second SA.
+        #expect(lab.responder.receive(initRequest, from: clientEndpoint, to: gatewayEndpoint, now: lab.now).drops == [.retransmissionMismatch])
+        #expect(lab.responder.halfOpenCount == 0 && lab.responder.establishedCount == 1)
         // Liveness: a duplicate INFORMATIONAL request gets the identical answer.
         let ping = lab.initiator.checkLiveness(now: lab.now).sent[0]
         let p1 = lab.responder.receive(ping, from: clientEndpoint, to: gatewayEndpoint, now: lab.now).sent

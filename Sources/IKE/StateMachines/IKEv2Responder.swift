@@ -231,10 +231,10 @@ public struct IKEv2Responder {
         for a in result.actions {
             if case .deleteChildSA(let inbound, _, _) = a { usedSPIs.remove(inbound) }
         }
-        if wasHalfOpen && (!sa.isHalfOpen || result.closed) {
-            halfOpenCount -= 1
-            initIndex[InitKey(peer: sa.initPeer, spiI: sa.id.spiI)] = nil
-        }
+        if wasHalfOpen && (!sa.isHalfOpen || result.closed) { halfOpenCount -= 1 }
+        // The index outlives the half-open phase, so a late duplicate IKE_SA_INIT for an
+        // established SA is recognised (and dropped) instead of opening a second SA.
+        if result.closed { initIndex[InitKey(peer: sa.initPeer, spiI: sa.id.spiI)] = nil }
         if let new = result.rekeyed {
             pool?.move(from: sa.id.spiR, to: new.id.spiR)
             sas[new.id.spiR] = ResponderSA(established: new)
