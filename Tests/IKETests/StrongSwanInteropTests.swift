@@ -202,6 +202,53 @@ struct StrongSwanInteropTests {
         #expect(echoed == 3)
         #expect(ping.terminationStatus == 0)
         #expect(pingText.contains("3 received"))
+
+        // charon drives CREATE_CHILD_SA (Child rekey, IKE rekey) and DELETE against us.
+        func drive(_ arguments: [String], until done: ([IKEAction]) -> Bool) throws -> [IKEAction] {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/sbin/swanctl")
+            p.arguments = arguments + ["--uri", "unix://\(Self.work)/charon.vici"]
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            var actions: [IKEAction] = []
+            let until = Self.monotonicNow() + .seconds(10)
+            while Self.monotonicNow() < until, p.isRunning || !done(actions) {
+                var fds = sockets.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
+                _ = poll(&fds, nfds_t(fds.count), 100)
+                for socket in sockets {
+                    while let (datagram, from) = socket.receive() {
+                        var bytes = datagram
+                        if socket.endpoint.port == 4500 {
+                            guard bytes.count > 4, bytes.prefix(4).allSatisfy({ $0 == 0 }) else { continue }
+                            bytes.removeFirst(4)
+                        }
+                        let out = responder.receive(bytes, from: from, to: socket.endpoint, now: Self.monotonicNow())
+                        actions += out
+                        for case .send(let b, let to, let local) in out {
+                            let s = sockets.first { $0.endpoint.port == local.port } ?? sockets[0]
+                            s.send(local.port == 4500 ? [0, 0, 0, 0] + b : b, to: to)
+                        }
+                    }
+                }
+            }
+            p.waitUntilExit()
+            return actions
+        }
+        let childRekey = try drive(["--rekey", "--child", "interop"]) { !$0.installed.isEmpty && !$0.deletedChildren.isEmpty }
+        #expect(childRekey.installed.count == 1)
+        #expect(childRekey.deletedChildren == [child.inboundSPI])      // charon deleted the old one (§2.8)
+        let ikeRekey = try drive(["--rekey", "--ike", "interop"]) { actions in
+            actions.contains { if case .rekeyedIKESA = $0 { true } else { false } } && !actions.deletedIKESAs.isEmpty
+        }
+        #expect(ikeRekey.deletedIKESAs == [id])
+        #expect(responder.establishedCount == 1 && responder.establishedSAs.first?.id != id)
+        let newID = try #require(responder.establishedSAs.first).id
+        #expect(responder.childSAs(of: newID).count == 1)               // the Child SA moved
+        let terminate = try drive(["--terminate", "--ike", "interop"]) { !$0.deletedIKESAs.isEmpty }
+        #expect(terminate.deletedIKESAs == [newID])
+        #expect(responder.establishedCount == 0)
+        print("strongSwan interop: Child rekey, IKE rekey and terminate handled")
     }
 
     /// An ICMP echo reply for an IPv4 echo request (RFC 792), checksums per RFC 1071.
