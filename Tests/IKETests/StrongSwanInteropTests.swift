@@ -8,7 +8,8 @@ import Testing
 
 /// Live interop with strongSwan's charon; runs only under `Interop/strongswan-interop.sh`,
 /// which creates the namespace, starts charon and sets VPNSLB_STRONGSWAN_INTEROP.
-@Suite("strongSwan live interop", .enabled(if: ProcessInfo.processInfo.environment["VPNSLB_STRONGSWAN_INTEROP"] != nil))
+@Suite("strongSwan live interop", .serialized,
+       .enabled(if: ProcessInfo.processInfo.environment["VPNSLB_STRONGSWAN_INTEROP"] != nil))
 struct StrongSwanInteropTests {
     static let work = ProcessInfo.processInfo.environment["VPNSLB_STRONGSWAN_INTEROP"] ?? ""
     static let psk = Array((ProcessInfo.processInfo.environment["VPNSLB_INTEROP_PSK"] ?? "").utf8)
@@ -251,7 +252,105 @@ struct StrongSwanInteropTests {
         print("strongSwan interop: Child rekey, IKE rekey and terminate handled")
     }
 
-    /// An ICMP echo reply for an IPv4 echo request (RFC 792), checksums per RFC 1071.
+    /// Our initiator (the project's client) against charon as the gateway: CP address, ESP
+    /// echo through charon's tunnel, Child and IKE rekeys, delete.
+    @Test func ourInitiatorAgainstCharon() throws {
+        let ourAddress = IPv4Address(198, 51, 100, 10)
+        let charon = IKEEndpoint(IPv4Address(192, 0, 2, 10), 5500)
+        var config = IKEv2InitiatorConfiguration(local: IKEEndpoint(ourAddress, 500), peer: charon,
+                                                 identity: .fqdn("our-client.vpnslb.example"), psk: Self.psk)
+        config.peerIdentity = .fqdn("gateway.vpnslb.example")
+        config.peerNATTraversalPort = 5501
+        config.requestVirtualAddress = true
+        config.child.remoteSelectors = [.host(IPv4Address(192, 0, 2, 130))]
+        var initiator = IKEv2Initiator(configuration: config, crypto: openSSL)
+        let sockets = [try UDPSocket(IKEEndpoint(ourAddress, 500)), try UDPSocket(IKEEndpoint(ourAddress, 4500))]
+        var espReceived: [[UInt8]] = []
+
+        func perform(_ actions: [IKEAction]) {
+            for case .send(let b, let to, let local) in actions {
+                let s = sockets.first { $0.endpoint.port == local.port } ?? sockets[0]
+                // RFC 3948 §2.2 as strongSwan applies it: a marker unless a port is 500.
+                s.send(local.port != 500 && to.port != 500 ? [0, 0, 0, 0] + b : b, to: to)
+            }
+        }
+        func serve(seconds: UInt64, until done: ([IKEAction]) -> Bool) -> [IKEAction] {
+            var all: [IKEAction] = []
+            let until = Self.monotonicNow() + .seconds(seconds)
+            while Self.monotonicNow() < until, !done(all) {
+                var fds = sockets.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
+                _ = poll(&fds, nfds_t(fds.count), 100)
+                for socket in sockets {
+                    while let (datagram, from) = socket.receive() {
+                        var bytes = datagram
+                        if socket.endpoint.port == 4500 {
+                            guard bytes.count > 4 else { continue }
+                            guard bytes.prefix(4).allSatisfy({ $0 == 0 }) else { espReceived.append(bytes); continue }
+                            bytes.removeFirst(4)
+                        }
+                        let out = initiator.receive(bytes, from: from, now: Self.monotonicNow())
+                        all += out
+                        perform(out)
+                    }
+                }
+            }
+            return all
+        }
+
+        // IKE_SA_INIT -->  <-- IKE_SA_INIT  IKE_AUTH -->  <-- IKE_AUTH
+        perform(initiator.start(now: Self.monotonicNow()))
+        let setup = serve(seconds: 10) { !$0.established.isEmpty || !$0.failures.isEmpty }
+        #expect(setup.failures.isEmpty)
+        let info = try #require(initiator.ikeSA)
+        #expect(info.virtualAddress == IPv4Address(198, 51, 100, 200))      // CP from charon's pool
+        #expect(info.udpEncapsulation && info.peer.port == 5501)
+        let child = try #require(setup.installed.first)
+        #expect(child.localSelectors == [.host(IPv4Address(198, 51, 100, 200))])
+        print("our initiator vs charon: \(info.suite), \(child.suite)")
+
+        // ESP: echo request from our virtual address to charon's inner address, and back.
+        var outbound = try child.outboundSA(now: Self.monotonicNow())
+        var inbound = try child.inboundSA(now: Self.monotonicNow())
+        let request = Self.echoRequest(from: IPv4Address(198, 51, 100, 200), to: IPv4Address(192, 0, 2, 130), id: 0x4242)
+        sockets[1].send(try outbound.seal(request, now: Self.monotonicNow(), crypto: openSSL), to: info.peer)
+        _ = serve(seconds: 5) { _ in !espReceived.isEmpty }
+        let reply = try inbound.open(try #require(espReceived.first), now: Self.monotonicNow(), crypto: openSSL)
+        #expect(reply.payload.count == request.count)
+        #expect(Array(reply.payload[12..<16]) == [192, 0, 2, 130] && reply.payload[20] == 0)   // ICMP echo reply
+
+        // CREATE_CHILD_SA (Child rekey) -->  <--  INFORMATIONAL D(old) -->  <--
+        perform(initiator.rekeyChildSA(inboundSPI: child.inboundSPI, now: Self.monotonicNow()))
+        let childRekey = serve(seconds: 10) { !$0.deletedChildren.isEmpty || !$0.failures.isEmpty }
+        #expect(childRekey.failures.isEmpty)
+        #expect(childRekey.installed.count == 1 && childRekey.deletedChildren == [child.inboundSPI])
+        // CREATE_CHILD_SA (IKE rekey) -->  <--  INFORMATIONAL D(IKE old) -->  <--
+        perform(initiator.rekeyIKESA(now: Self.monotonicNow()))
+        let ikeRekey = serve(seconds: 10) { !$0.deletedIKESAs.isEmpty || !$0.failures.isEmpty }
+        #expect(ikeRekey.failures.isEmpty)
+        #expect(ikeRekey.deletedIKESAs == [info.id])
+        #expect(initiator.ikeSA.map { $0.id != info.id } == true)
+        // Liveness on the new SA, then delete it: with window 1 the delete is only sent once
+        // charon has answered the liveness check, so the delete's success proves both.
+        perform(initiator.checkLiveness(now: Self.monotonicNow()))
+        #expect(serve(seconds: 1) { _ in false }.failures.isEmpty)
+        perform(initiator.delete(now: Self.monotonicNow()))
+        let gone = serve(seconds: 5) { !$0.deletedIKESAs.isEmpty }
+        #expect(gone.deletedIKESAs.count == 1)
+        #expect(!initiator.isEstablished)
+        let list = try Self.swanctl(["--list-sas"])
+        #expect(!list.output.contains("gateway:"))
+        print("our initiator vs charon: CP, ESP echo, Child rekey, IKE rekey, liveness and delete done")
+    }
+
+    /// An ICMP echo request (RFC 792) with valid IPv4 and ICMP checksums.
+    static func echoRequest(from: IPv4Address, to: IPv4Address, id: UInt16) -> [UInt8] {
+        var p: [UInt8] = [0x45, 0, 0, 84, 0, 1, 0x40, 0, 64, 1, 0, 0]
+        p += from.value.bigEndianBytesForTest + to.value.bigEndianBytesForTest
+        p += [8, 0, 0, 0, UInt8(id >> 8), UInt8(id & 0xFF), 0, 1] + [UInt8](repeating: 0x61, count: 56)
+        return withChecksums(p)
+    }
+
+    /// An ICMP echo reply for an IPv4 echo request (RFC 792).
     static func echoReply(to request: [UInt8]) -> [UInt8]? {
         guard request.count >= 28, request[0] >> 4 == 4, request[9] == 1 else { return nil }
         let ihl = Int(request[0] & 0x0F) * 4
@@ -261,13 +360,18 @@ struct StrongSwanInteropTests {
         p.replaceSubrange(16..<20, with: request[12..<16])
         p[8] = 64
         p[ihl] = 0
+        return withChecksums(p)
+    }
+
+    /// Recomputes the IPv4 header and ICMP checksums (RFC 1071).
+    static func withChecksums(_ packet: [UInt8]) -> [UInt8] {
+        var p = packet
+        let ihl = Int(p[0] & 0x0F) * 4
         func checksum(_ bytes: ArraySlice<UInt8>) -> UInt16 {
             var sum: UInt32 = 0
             var i = bytes.startIndex
             while i < bytes.endIndex {
-                let hi = UInt32(bytes[i]) << 8
-                let lo = i + 1 < bytes.endIndex ? UInt32(bytes[i + 1]) : 0
-                sum += hi | lo
+                sum += UInt32(bytes[i]) << 8 | (i + 1 < bytes.endIndex ? UInt32(bytes[i + 1]) : 0)
                 i += 2
             }
             while sum >> 16 != 0 { sum = (sum & 0xFFFF) + (sum >> 16) }

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Live interop: strongSwan's charon (5.9.8, default proposals, PSK) initiates against our
-# IKEv2Responder running inside the IKETests process. Both live in one network namespace this
+# IKEv2Responder running inside the IKETests process, and answers our IKEv2Initiator. Both live in one network namespace this
 # script creates (RFC 5737 addresses on its loopback); nothing touches the host's network.
 #
 #   sudo Tests/IKETests/Interop/strongswan-interop.sh        (after `swift build --build-tests`)
@@ -44,7 +44,9 @@ trap 'exit 130' INT TERM
 ip netns add "$NS"
 ip -n "$NS" link set lo up
 # The service address stays off the namespace so the ping below leaves through the tunnel.
-for a in "$CLIENT" "$VIP" "$CLIENT_INNER"; do ip -n "$NS" addr add "$a/32" dev lo; done
+# OUR_CLIENT is where our initiator runs against charon as a responder.
+OUR_CLIENT=198.51.100.10
+for a in "$CLIENT" "$VIP" "$CLIENT_INNER" "$OUR_CLIENT"; do ip -n "$NS" addr add "$a/32" dev lo; done
 
 mkdir -p "$WORK/run"
 cat >"$WORK/strongswan.conf" <<EOF
@@ -90,10 +92,39 @@ connections {
             }
         }
     }
+    gateway {
+        version = 2
+        local_addrs = $CLIENT
+        remote_addrs = $OUR_CLIENT
+        pools = vips
+        local {
+            auth = psk
+            id = gateway.vpnslb.example
+        }
+        remote {
+            auth = psk
+            id = our-client.vpnslb.example
+        }
+        children {
+            gateway {
+                local_ts = $CLIENT_INNER/32
+            }
+        }
+    }
+}
+pools {
+    vips {
+        addrs = 198.51.100.200/32
+    }
 }
 secrets {
     ike-interop {
         id-local = client.vpnslb.example
+        secret = "$PSK"
+    }
+    ike-gateway {
+        id-local = gateway.vpnslb.example
+        id-remote = our-client.vpnslb.example
         secret = "$PSK"
     }
 }
