@@ -88,7 +88,17 @@ struct StrongSwanInteropTests {
         return (p.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
-    @Test func charonEstablishesIKEAndChildSAWithOurResponder() throws {
+    /// charon connections of the script: name, the IKE suite and ESP suite we expect.
+    static let connections: [(String, IKESuite, ESPSuite)] = [
+        ("interop", IKESuite(encryption: .aesCBC, keyLength: 16, prf: .hmacSHA256, integrity: .hmacSHA256_128, dhGroup: .curve25519),
+         ESPSuite(encryption: .aesGCM16, keyLength: 16, integrity: nil)),
+        ("interop-gcm", IKESuite(encryption: .aesGCM16, keyLength: 16, prf: .hmacSHA256, integrity: nil, dhGroup: .curve25519),
+         ESPSuite(encryption: .aesCBC, keyLength: 32, integrity: .hmacSHA256_128)),
+    ]
+
+    @Test("charon initiates against our responder", arguments: connections)
+    func charonEstablishesIKEAndChildSAWithOurResponder(_ connection: (String, IKESuite, ESPSuite)) throws {
+        let name = connection.0
         let vip = IPv4Address(203, 0, 113, 100)
         var config = IKEv2ResponderConfiguration(virtualIP: vip, defaultPSK: Self.psk, cookieSecret: farmSecret)
         config.child.localSelectors = [.host(IPv4Address(203, 0, 113, 1))]
@@ -98,7 +108,7 @@ struct StrongSwanInteropTests {
         // swanctl --initiate blocks until charon is done; run it beside our loop.
         let initiate = Process()
         initiate.executableURL = URL(fileURLWithPath: "/usr/sbin/swanctl")
-        initiate.arguments = ["--initiate", "--uri", "unix://\(Self.work)/charon.vici", "--child", "interop", "--timeout", "15"]
+        initiate.arguments = ["--initiate", "--uri", "unix://\(Self.work)/charon.vici", "--child", name, "--timeout", "15"]
         let pipe = Pipe()
         initiate.standardOutput = pipe
         initiate.standardError = pipe
@@ -138,7 +148,9 @@ struct StrongSwanInteropTests {
         print("strongSwan interop: \(received) datagrams; swanctl --initiate:\n\(output)")
         #expect(initiate.terminationStatus == 0)
         #expect(established.count == 1)
+        #expect(established.first?.suite == connection.1)
         let child = try #require(installed.first)
+        #expect(child.suite == connection.2)
         // charon's view of the same SAs: its outbound SPI is our inbound one.
         let list = try Self.swanctl(["--list-sas"])
         print(list.output)
@@ -236,17 +248,17 @@ struct StrongSwanInteropTests {
             p.waitUntilExit()
             return actions
         }
-        let childRekey = try drive(["--rekey", "--child", "interop"]) { !$0.installed.isEmpty && !$0.deletedChildren.isEmpty }
+        let childRekey = try drive(["--rekey", "--child", name]) { !$0.installed.isEmpty && !$0.deletedChildren.isEmpty }
         #expect(childRekey.installed.count == 1)
         #expect(childRekey.deletedChildren == [child.inboundSPI])      // charon deleted the old one (§2.8)
-        let ikeRekey = try drive(["--rekey", "--ike", "interop"]) { actions in
+        let ikeRekey = try drive(["--rekey", "--ike", name]) { actions in
             actions.contains { if case .rekeyedIKESA = $0 { true } else { false } } && !actions.deletedIKESAs.isEmpty
         }
         #expect(ikeRekey.deletedIKESAs == [id])
         #expect(responder.establishedCount == 1 && responder.establishedSAs.first?.id != id)
         let newID = try #require(responder.establishedSAs.first).id
         #expect(responder.childSAs(of: newID).count == 1)               // the Child SA moved
-        let terminate = try drive(["--terminate", "--ike", "interop"]) { !$0.deletedIKESAs.isEmpty }
+        let terminate = try drive(["--terminate", "--ike", name]) { !$0.deletedIKESAs.isEmpty }
         #expect(terminate.deletedIKESAs == [newID])
         #expect(responder.establishedCount == 0)
         print("strongSwan interop: Child rekey, IKE rekey and terminate handled")

@@ -92,6 +92,27 @@ connections {
             }
         }
     }
+    interop-gcm {
+        version = 2
+        local_addrs = $CLIENT
+        remote_addrs = $VIP
+        proposals = aes128gcm16-prfsha256-x25519
+        local {
+            auth = psk
+            id = client.vpnslb.example
+        }
+        remote {
+            auth = psk
+            id = $VIP
+        }
+        children {
+            interop-gcm {
+                local_ts = $CLIENT_INNER/32
+                remote_ts = $SERVICE/32
+                esp_proposals = aes256-sha256
+            }
+        }
+    }
     gateway {
         version = 2
         local_addrs = $CLIENT
