@@ -330,11 +330,21 @@ struct StrongSwanInteropTests {
         #expect(reply.payload.count == request.count)
         #expect(Array(reply.payload[12..<16]) == [192, 0, 2, 130] && reply.payload[20] == 0)   // ICMP echo reply
 
-        // CREATE_CHILD_SA (Child rekey) -->  <--  INFORMATIONAL D(old) -->  <--
-        perform(initiator.rekeyChildSA(inboundSPI: child.inboundSPI, now: Self.monotonicNow()))
+        // CREATE_CHILD_SA (Child rekey with PFS, charon wants X25519) -->  <--  D(old) -->  <--
+        perform(initiator.rekeyChildSA(inboundSPI: child.inboundSPI, pfs: .curve25519, now: Self.monotonicNow()))
         let childRekey = serve(seconds: 10) { !$0.deletedChildren.isEmpty || !$0.failures.isEmpty }
         #expect(childRekey.failures.isEmpty)
         #expect(childRekey.installed.count == 1 && childRekey.deletedChildren == [child.inboundSPI])
+        #expect(childRekey.installed.first?.suite.dhGroup == .curve25519)
+        // The rekeyed Child SA carries traffic too.
+        let rekeyedChild = try #require(childRekey.installed.first)
+        var outbound2 = try rekeyedChild.outboundSA(now: Self.monotonicNow())
+        var inbound2 = try rekeyedChild.inboundSA(now: Self.monotonicNow())
+        espReceived = []
+        sockets[1].send(try outbound2.seal(request, now: Self.monotonicNow(), crypto: openSSL), to: info.peer)
+        _ = serve(seconds: 5) { _ in !espReceived.isEmpty }
+        let reply2 = try inbound2.open(try #require(espReceived.first), now: Self.monotonicNow(), crypto: openSSL)
+        #expect(reply2.payload[20] == 0)
         // CREATE_CHILD_SA (IKE rekey) -->  <--  INFORMATIONAL D(IKE old) -->  <--
         perform(initiator.rekeyIKESA(now: Self.monotonicNow()))
         let ikeRekey = serve(seconds: 10) { !$0.deletedIKESAs.isEmpty || !$0.failures.isEmpty }

@@ -129,6 +129,7 @@ connections {
         children {
             gateway {
                 local_ts = $CLIENT_INNER/32
+                esp_proposals = aes128gcm16-x25519
             }
         }
     }
