@@ -78,13 +78,14 @@ struct LadderTests {
         }
     }
 
-    @Test func responderNeverAnnouncesMOBIKE() throws {
+    @Test func initAnswerCarriesOnlyWhatWeImplement() throws {
         var lab = Ladder()
         lab.establish()
-        // The initiator saw every payload of the IKE_AUTH response; MOBIKE_SUPPORTED is absent
-        // from IKE_SA_INIT too (nothing unprotected mentions it).
+        // <-- IKE_SA_INIT {SA, KE, Nr, N(NATD_S), N(NATD_D)}: no MOBIKE, fragmentation, redirect
+        // or multiple-auth announcements (spec §1.4 step 7).
         let initResponse = try IKEMessage.parse(lab.wire[1].bytes)
-        #expect(!initResponse.payloads.notifies.contains { $0.type == .mobikeSupported })
+        #expect(initResponse.payloads.map(\.type) == [.securityAssociation, .keyExchange, .nonce, .notify, .notify])
+        #expect(initResponse.payloads.notifies.map(\.type) == [.natDetectionSourceIP, .natDetectionDestinationIP])
         #expect(lab.initiator.isEstablished)
     }
 
@@ -233,6 +234,9 @@ struct LadderTests {
         #expect(lab.responder.establishedCount == 1)
         _ = lab.initiator.receive(a1[0], from: gatewayEndpoint, now: lab.now)
         #expect(lab.initiator.isEstablished)
+        // A late duplicate IKE_SA_INIT opens no second SA.
+        #expect(lab.responder.receive(initRequest, from: clientEndpoint, to: gatewayEndpoint, now: lab.now).drops == [.retransmissionMismatch])
+        #expect(lab.responder.halfOpenCount == 0 && lab.responder.establishedCount == 1)
         // Liveness: a duplicate INFORMATIONAL request gets the identical answer.
         let ping = lab.initiator.checkLiveness(now: lab.now).sent[0]
         let p1 = lab.responder.receive(ping, from: clientEndpoint, to: gatewayEndpoint, now: lab.now).sent
@@ -399,10 +403,23 @@ struct LadderTests {
         let req = lab.initiator.start(now: lab.now).sent[0]
         let realAddress = IKEEndpoint(IPv4Address(198, 51, 100, 11), 500)
         let answer = lab.responder.receive(req, from: clientEndpoint, to: realAddress, now: lab.now).sent[0]
-        _ = lab.initiator.receive(answer, from: gatewayEndpoint, now: lab.now)
+        let auth = lab.initiator.receive(answer, from: gatewayEndpoint, now: lab.now)
+        #expect(auth.sentWithEndpoints.first?.to == gatewayEndpoint)     // the client saw no NAT: no float
         let m = try IKEMessage.parse(answer)
         let natdS = try #require(m.payloads.notify(.natDetectionSourceIP)).data
         #expect(natdS == NATDetection.hash(openSSL, spiI: m.header.spiI, spiR: m.header.spiR, endpoint: gatewayEndpoint))
+    }
+
+    @Test func natDetectionUsesTheConfiguredPublicPort() throws {
+        // The gateway listens on 5500; clients address the VIP's 500.
+        var rc = responderConfiguration()
+        rc.publicPorts = [5500: 500]
+        var lab = Ladder(responder: rc)
+        let req = lab.initiator.start(now: lab.now).sent[0]
+        let answer = lab.responder.receive(req, from: clientEndpoint, to: IKEEndpoint(vip, 5500), now: lab.now).sent[0]
+        let auth = lab.initiator.receive(answer, from: gatewayEndpoint, now: lab.now)
+        #expect(lab.initiator.ikeSA == nil)
+        #expect(auth.sentWithEndpoints.first?.to == gatewayEndpoint)     // no NAT seen: no float to 4500
     }
 }
 

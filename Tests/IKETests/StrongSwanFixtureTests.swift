@@ -198,6 +198,12 @@ struct StrongSwanAuthReplayTests {
         #expect(idr == .fqdn("gateway.vpnslb.example"))
         #expect(PSKAuthentication.verify(try #require(inner.authentication), openSSL, prf: .hmacSHA256, psk: F.psk,
                                          realMessage: F.initResponse, peerNonce: ni, skP: F.key("Sk_pr secret"), identity: idr))
+        // strongSwan offered MOBIKE; we never accept it (spec §1.7).
+        let request = try SKCodec.open(F.authRequest, sk: try #require(try IKEMessage.parse(F.authRequest).payloads.encrypted),
+                                       cipher: SKCipher(encryption: .aesCBC, encryptionKey: F.key("Sk_ei secret"),
+                                                        integrity: .hmacSHA256_128, integrityKey: F.key("Sk_ai secret")),
+                                       crypto: openSSL)
+        #expect(request.notify(.mobikeSupported) != nil)
         #expect(!inner.notifies.contains { $0.type == .mobikeSupported })
         let sar2 = try #require(inner.securityAssociation)
         #expect(sar2.proposals.count == 1 && sar2.proposals[0].spi == child.inboundSPI.bigEndianBytesForTest)

@@ -191,7 +191,7 @@ public struct IKEv2Responder {
 
         // §2.23 NAT detection, over the configured VIP (what the client addressed), not the
         // address the SLB may have rewritten it to.
-        let publicEndpoint = IKEEndpoint(configuration.virtualIP, to.port)
+        let publicEndpoint = configuration.publicEndpoint(for: to)
         let peerBehindNAT = NATDetection.translated(payloads, .natDetectionSourceIP, crypto: crypto, spiI: h.spiI, spiR: 0, endpoint: from)
         let weBehindNAT = NATDetection.translated(payloads, .natDetectionDestinationIP, crypto: crypto, spiI: h.spiI, spiR: 0,
                                                   endpoint: publicEndpoint)
@@ -231,10 +231,10 @@ public struct IKEv2Responder {
         for a in result.actions {
             if case .deleteChildSA(let inbound, _, _) = a { usedSPIs.remove(inbound) }
         }
-        if wasHalfOpen && (!sa.isHalfOpen || result.closed) {
-            halfOpenCount -= 1
-            initIndex[InitKey(peer: sa.initPeer, spiI: sa.id.spiI)] = nil
-        }
+        if wasHalfOpen && (!sa.isHalfOpen || result.closed) { halfOpenCount -= 1 }
+        // The index outlives the half-open phase, so a late duplicate IKE_SA_INIT for an
+        // established SA is recognised (and dropped) instead of opening a second SA.
+        if result.closed { initIndex[InitKey(peer: sa.initPeer, spiI: sa.id.spiI)] = nil }
         if let new = result.rekeyed {
             pool?.move(from: sa.id.spiR, to: new.id.spiR)
             sas[new.id.spiR] = ResponderSA(established: new)
