@@ -17,12 +17,6 @@ public struct GatewayCore {
     private var children: [UInt32: ChildRecord] = [:]
     private var ikeSAs: [IKESAIdentifier: IKERecord] = [:]
     private var nextTunnelID = 1
-    /// Our endpoint each IKE SA (by our SPI, SPIr) was last reached at. The responder keeps
-    /// the IKE_SA_INIT endpoint (port 500) for the SA's life; after the peer floats to 4500
-    /// (RFC 7296 §2.23) answers and our own requests must leave from 4500, so every send
-    /// is re-sourced from here.
-    private var localEndpoints: [UInt64: IKEEndpoint] = [:]
-    private var establishedBySPIr: [UInt64: IKESAIdentifier] = [:]
     public private(set) var counters = GatewayCounters()
     /// Events since the last `takeEvents()`, bounded so an unread log cannot grow forever.
     private var events: [GatewayEvent] = []
@@ -99,13 +93,8 @@ public struct GatewayCore {
 
     private mutating func receiveIKE(_ datagram: [UInt8], from: IKEEndpoint, to: IKEEndpoint, now: MonotonicTime,
                                      into output: inout [GatewayOutput]) {
-        // Recorded before the responder answers (its IKE_AUTH answer must already use it),
-        // kept only for SAs that are established afterwards, so garbage SPIs cost nothing.
-        let spiR = Self.responderSPI(datagram) ?? 0
-        if spiR != 0 { localEndpoints[spiR] = to }
         let actions = responder.receive(datagram, from: from, to: to, now: now)
         perform(actions, now: now, into: &output)
-        if spiR != 0, establishedBySPIr[spiR] == nil { localEndpoints[spiR] = nil }
     }
 
     private mutating func receiveESP(_ packet: [UInt8], from source: IPv4Address, framing: ESPFraming, now: MonotonicTime,
@@ -204,12 +193,12 @@ public struct GatewayCore {
         for action in actions {
             switch action {
             case .send(let bytes, let to, let from):
-                let source = Self.responderSPI(bytes).flatMap { localEndpoints[$0] } ?? from
-                let datagram = source.port == 500 ? bytes : markedIKEDatagram(bytes)
-                output.append(.udp(datagram, from: source, to: to))
+                // The responder answers from the endpoint the request reached (4500 after
+                // the NAT-T float, RFC 7296 §2.23); IKE on 4500 carries the non-ESP marker.
+                let datagram = from.port == 500 ? bytes : markedIKEDatagram(bytes)
+                output.append(.udp(datagram, from: from, to: to))
             case .established(let info):
                 ikeSAs[info.id] = IKERecord(info: info, tunnelID: nextTunnelID, established: now)
-                establishedBySPIr[info.id.spiR] = info.id
                 note(.ikeEstablished(info.id, peer: info.peer, identity: ShowNames.identity(info.peerIdentity), tunnelID: nextTunnelID))
                 nextTunnelID += 1
             case .installChildSA(let child, let ike):
@@ -220,8 +209,6 @@ public struct GatewayCore {
                 note(.childDeleted(inboundSPI: inboundSPI))
             case .deleteIKESA(let id):
                 ikeSAs[id] = nil
-                localEndpoints[id.spiR] = nil
-                establishedBySPIr[id.spiR] = nil
                 note(.ikeDeleted(id))
                 for (spi, c) in children where c.ike == id {
                     inbound.remove(spi: spi)
@@ -232,9 +219,6 @@ public struct GatewayCore {
                 if record.tunnelID == nextTunnelID { nextTunnelID += 1 }
                 record.info = new
                 ikeSAs[new.id] = record
-                localEndpoints[new.id.spiR] = localEndpoints.removeValue(forKey: old.spiR)
-                establishedBySPIr[old.spiR] = nil
-                establishedBySPIr[new.id.spiR] = new.id
                 note(.ikeRekeyed(old: old, new: new.id))
                 for spi in Array(children.keys) where children[spi]?.ike == old { children[spi]?.ike = new.id }
             case .schedule(let at):
@@ -281,14 +265,6 @@ public struct GatewayCore {
         }
     }
 
-    /// SPIr from an IKE header (octets 8–15, RFC 7296 §3.1); nil when too short.
-    static func responderSPI(_ message: [UInt8]) -> UInt64? {
-        guard message.count >= 16 else { return nil }
-        var v: UInt64 = 0
-        for i in 8..<16 { v = v << 8 | UInt64(message[i]) }
-        return v
-    }
-
     // MARK: show
 
     public func snapshot(now: MonotonicTime) -> GatewaySnapshot {
@@ -298,7 +274,7 @@ public struct GatewayCore {
             let s = info.suite
             ikeRows.append(IKESARow(
                 tunnelID: record.tunnelID, localAddress: "\(info.local.address)",
-                localPort: localEndpoints[info.id.spiR]?.port ?? info.local.port,
+                localPort: info.local.port,
                 remoteAddress: "\(info.peer.address)", remotePort: info.peer.port,
                 encryption: ShowNames.ikeCipher(s.encryption), keySize: s.keyLength * 8, prf: ShowNames.hash(s.prf.hash),
                 hash: s.integrity.map { ShowNames.hash($0.hash) } ?? "None", dhGroup: Int(s.dhGroup.rawValue),
