@@ -25,10 +25,10 @@ struct InMemoryLab {
         gateway = GatewayCore(configuration: config, now: now)
     }
 
-    func initiator(_ client: IPv4Address, psk: [UInt8] = psk) -> IKEv2Initiator {
+    func initiator(_ client: IPv4Address, psk: [UInt8] = psk, remote: [TrafficSelector] = [.host(inside)]) -> IKEv2Initiator {
         var c = IKEv2InitiatorConfiguration(local: IKEEndpoint(client, 500), peer: IKEEndpoint(Self.vip, 500),
                                             identity: .ipv4(client.wireBytes), psk: psk,
-                                            child: ChildSAPolicy(localSelectors: [.host(client)], remoteSelectors: [.host(Self.inside)]))
+                                            child: ChildSAPolicy(localSelectors: [.host(client)], remoteSelectors: remote))
         c.peerIdentity = .ipv4(Self.vip.wireBytes)
         return IKEv2Initiator(configuration: c, crypto: crypto)
     }
@@ -265,5 +265,34 @@ struct InMemoryLab {
         #expect(checks >= 2, "a liveness check and its retransmissions were sent")
         #expect(lab.gateway.establishedIKESACount == 0)
         #expect(lab.gateway.childSACount == 0)
+    }
+
+    /// With a 0.0.0.0/0 TSr the gateway also answers pings to its own tunnel-side address
+    /// (the VIP), counts traffic to other inside hosts, and refuses inner sources outside TSi.
+    @Test(arguments: [
+        (InMemoryLab.vip, "echo"),
+        (InMemoryLab.inside, "echo"),
+        (IPv4Address(203, 0, 113, 50), "other"),
+    ])
+    func innerDestinations(destination: IPv4Address, expected: String) throws {
+        var lab = InMemoryLab()
+        let client = IPv4Address(192, 0, 2, 17)
+        var initiator = lab.initiator(client, remote: [.anyIPv4])
+        _ = lab.exchange(&initiator, initiator.start(now: lab.now))
+        let child = try #require(initiator.childSAs.first)
+        let transform = try ESPTransform(encryption: child.suite.encryption, keyLength: child.suite.keyLength, integrity: child.suite.integrity)
+        var out = try OutboundSA(spi: child.outboundSPI, transform: transform,
+                                 keyMaterial: child.outboundKeys.encryption + child.outboundKeys.integrity, now: lab.now)
+        var outputs: [GatewayOutput] = []
+        let ping = InnerTrafficTests.echo(from: client, to: destination)
+        lab.gateway.receiveRawESP(try out.seal(ping, now: lab.now, crypto: lab.crypto), from: client, now: lab.now, into: &outputs)
+        let row = try #require(lab.gateway.snapshot(now: lab.now).ipsecSAs.first)
+        #expect(outputs.count == (expected == "echo" ? 1 : 0))
+        #expect(row.echoRepliesSent == (expected == "echo" ? 1 : 0))
+        #expect(row.innerOtherPackets == (expected == "other" ? 1 : 0))
+
+        let spoofed = InnerTrafficTests.echo(from: IPv4Address(192, 0, 2, 99), to: destination)
+        lab.gateway.receiveRawESP(try out.seal(spoofed, now: lab.now, crypto: lab.crypto), from: client, now: lab.now, into: &outputs)
+        #expect(lab.gateway.counters["inner.selectorMismatch"] == 1, "RFC 4301 §5.2: source outside TSi")
     }
 }
