@@ -91,7 +91,7 @@ final class NamespaceLab: @unchecked Sendable {
     }
 
     func writePSKFile(_ text: String) throws {
-        FileManager.default.createFile(atPath: pskPath, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
+        _ = FileManager.default.createFile(atPath: pskPath, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
         chmod(pskPath, 0o600)
     }
 
@@ -119,7 +119,7 @@ final class NamespaceLab: @unchecked Sendable {
         p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
         p.arguments = ["netns", "exec", ns] + arguments
         let path = dir + "/" + logName
-        FileManager.default.createFile(atPath: path, contents: nil)
+        _ = FileManager.default.createFile(atPath: path, contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         p.standardOutput = log
         p.standardError = log
