@@ -342,8 +342,9 @@ struct MutationCampaignTests {
         return m
     }
 
-    /// Each genuine datagram of the ladder is first mutated 400 times against copies of the
-    /// machine about to receive it (so protected messages meet the right keys and windows).
+    /// Each genuine datagram of the ladder is first truncated to every shorter length and
+    /// mutated 400 times, against copies of the machine about to receive it (so protected
+    /// messages meet the right keys and windows).
     @Test func mutationsAtEveryStep() {
         var rng = LCG(state: 0xC0FFEE)
         var seen: [[UInt8]] = []
@@ -351,8 +352,10 @@ struct MutationCampaignTests {
         var lab = Ladder()
         lab.beforeDelivery = { toResponder, genuine, initiator, responder in
             seen.append(genuine)
-            for _ in 0..<400 {
-                let m = Self.mutate(genuine, &rng, corpus: seen)
+            // Every strict prefix first, then random mutations.
+            let prefixes = (0..<genuine.count).map { Array(genuine.prefix($0)) }
+            let mutations = (0..<400).map { _ in Self.mutate(genuine, &rng, corpus: seen) }
+            for m in prefixes + mutations {
                 if m == genuine { continue }
                 inputs += 1
                 if toResponder {
@@ -375,7 +378,7 @@ struct MutationCampaignTests {
         lab.pump(lab.initiator.rekeyIKESA(now: lab.now))
         lab.pump(lab.initiator.delete(now: lab.now))
         #expect(seen.count == 16)        // INIT, AUTH, liveness, Child rekey + delete, IKE rekey + delete, delete
-        #expect(inputs > 5000)
+        #expect(inputs > 8000)
         #expect(changed == 0)
         #expect(established == 0)
         #expect(!lab.initiator.isEstablished && lab.responder.establishedCount == 0)   // the genuine ladder completed
