@@ -16,7 +16,7 @@ let package = Package(
     ],
     targets: [
         // MARK: pure targets
-        .target(name: "SLBWire"),
+        .target(name: "SLBWire", exclude: ["README.md"]),
         .target(name: "SLBConfig", dependencies: ["SLBWire"], exclude: ["README.md"]),
         .target(name: "SLBCore", dependencies: ["SLBWire", "SLBConfig"]),
         .target(name: "SLBShow", dependencies: ["SLBCore", "SLBConfig", "SLBWire"], exclude: ["README.md"]),
