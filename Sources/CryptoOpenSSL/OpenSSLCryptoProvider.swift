@@ -56,6 +56,9 @@ public struct OpenSSLCryptoProvider: CryptoProvider {
     }
 
     public func hmac(_ algorithm: HashAlgorithm, key: [UInt8], data: [UInt8]) -> [UInt8] {
+        // HMAC() takes an `int` key length. A key longer than the hash block is replaced by
+        // its hash anyway (RFC 2104 §2), so doing that here gives the same MAC for any size.
+        if key.count > Int(Int32.max) { return hmac(algorithm, key: hash(algorithm, key), data: data) }
         let md = requiredDigest(algorithm)
         var length: UInt32 = 0
         let mac = [UInt8].filled(capacity: Int(EVP_MAX_MD_SIZE)) { out in

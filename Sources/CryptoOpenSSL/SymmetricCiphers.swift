@@ -9,6 +9,14 @@ import IPsecCrypto
 let gcmNonceLength = 12
 /// ENCR_AES_GCM_16: the full 16-byte tag (RFC 4106 §6).
 let gcmTagLength = 16
+/// EVP_CipherUpdate takes an `int` length; no IKE message or ESP packet comes near it.
+let maximumCipherInput = Int(Int32.max) - 64
+
+func checkCipherInputLength(_ count: Int) throws(CryptoError) {
+    guard count <= maximumCipherInput else {
+        throw CryptoError(.invalidInputLength, "\(count) bytes exceed one EVP_CipherUpdate call")
+    }
+}
 
 extension OpenSSLCryptoProvider {
     public func cbcEncrypt(_ algorithm: EncryptionAlgorithm, key: [UInt8], iv: [UInt8], plaintext: [UInt8]) throws -> [UInt8] {
@@ -28,6 +36,7 @@ extension OpenSSLCryptoProvider {
             throw CryptoError(.invalidInputLength, "CBC input of \(input.count) bytes is not a multiple of \(algorithm.blockSize)")
         }
         guard !input.isEmpty else { return [] }
+        try checkCipherInputLength(input.count)
         let context = try CipherContext()
         try check(EVP_CipherInit_ex2(context.pointer, cipher, key, iv, encrypt ? 1 : 0, nil), "EVP_CipherInit_ex2")
         try check(EVP_CIPHER_CTX_set_padding(context.pointer, 0), "EVP_CIPHER_CTX_set_padding")
@@ -43,6 +52,8 @@ extension OpenSSLCryptoProvider {
     }
 
     public func gcmSeal(key: [UInt8], nonce: [UInt8], aad: [UInt8], plaintext: [UInt8]) throws -> [UInt8] {
+        try checkCipherInputLength(plaintext.count)
+        try checkCipherInputLength(aad.count)
         let context = try gcmContext(key: key, nonce: nonce, encrypt: true)
         try gcmAddAAD(context, aad)
         return try [UInt8].filled(capacity: plaintext.count + gcmTagLength) { (out) throws(CryptoError) -> Int in
@@ -65,6 +76,8 @@ extension OpenSSLCryptoProvider {
         guard ciphertextAndTag.count >= gcmTagLength else {
             throw CryptoError(.invalidInputLength, "GCM input of \(ciphertextAndTag.count) bytes is shorter than the tag")
         }
+        try checkCipherInputLength(ciphertextAndTag.count)
+        try checkCipherInputLength(aad.count)
         let context = try gcmContext(key: key, nonce: nonce, encrypt: false)
         try gcmAddAAD(context, aad)
         let ciphertextLength = ciphertextAndTag.count - gcmTagLength
