@@ -1,0 +1,184 @@
+import ESP
+import IKE
+import IPsecCrypto
+import SLBWire
+import Testing
+
+/// Quick mode ladders (RFC 2409 §5.5) and the ESP SAs they produce.
+struct QuickModeTests {
+    static let pfsGroups: [DHGroup?] = [nil, .modp1024, .modp1536, .modp2048]
+
+    @Test(arguments: pfsGroups)
+    func quickModeInstallsMatchingSAs(pfs: DHGroup?) throws {
+        var qm = QuickModePolicy.seeds
+        qm.pfsGroup = pfs
+        var lab = Ladder(initiator: initiatorConfiguration(quickMode: qm))
+        lab.mainMode()
+        let before = lab.wire.count
+        lab.quickMode()
+        // QM1 --> <-- QM2, QM3 -->
+        #expect(lab.wire.count == before + 3)
+        let qmHeaders = try lab.wire.suffix(3).map { try ISAKMPHeader.parse($0.bytes) }
+        #expect(qmHeaders.allSatisfy { $0.exchange == .quickMode && $0.isEncrypted && $0.messageID == qmHeaders[0].messageID })
+        let i = try #require(lab.initiatorActions.installed.first).child
+        let r = try #require(lab.responderActions.installed.first).child
+        #expect(i.inboundSPI == r.outboundSPI && i.outboundSPI == r.inboundSPI)
+        #expect(i.inboundKeys == r.outboundKeys && i.outboundKeys == r.inboundKeys)
+        #expect(i.inboundKeys != i.outboundKeys)
+        #expect(i.suite == r.suite && r.suite.dhGroup == pfs)
+        // The seeds' first transform set: esp-3des esp-md5-hmac.
+        #expect(r.suite.encryption == .tripleDESCBC && r.suite.integrity == .hmacMD5_96)
+        #expect(r.inboundKeys.encryption.count == 24 && r.inboundKeys.integrity.count == 16)
+        // Without client IDs the selectors are the ISAKMP peers (§5.5).
+        #expect(r.remoteSelectors == [.host(clientAddress)] && r.localSelectors == [.host(vip)])
+        #expect(lab.responderActions.drops.isEmpty && lab.initiatorActions.drops.isEmpty)
+        #expect(lab.responder.childSAs(of: try #require(lab.initiator.info).cookies).count == 1)
+    }
+
+    @Test(arguments: [IPsecTransformSet.esp3desMD5, .esp3desSHA, .espAES128SHA, .espAES256SHA256])
+    func eachTransformSetGivesAWorkingESPPair(set: IPsecTransformSet) throws {
+        var lab = Ladder(initiator: initiatorConfiguration(quickMode: QuickModePolicy(transformSets: [set])))
+        lab.mainMode()
+        lab.quickMode()
+        let client = try #require(lab.initiatorActions.installed.first)
+        let gateway = try #require(lab.responderActions.installed.first)
+        #expect(gateway.child.suite.encryption == set.encryption && gateway.child.suite.keyLength == set.keyLength)
+        #expect(gateway.child.suite.integrity == set.integrity)
+        #expect(gateway.lifetime.hardTime == .seconds(3600) && gateway.lifetime.hardBytes == 4_608_000 * 1024)
+
+        // ESP round trip with the SAs both sides derived (RFC 4303).
+        let inner: [UInt8] = [0x45, 0, 0, 28, 0, 1, 0, 0, 64, 1, 0, 0, 192, 0, 2, 10, 203, 0, 113, 1, 8, 0, 0xf7, 0xff, 0, 0, 0, 0]
+        var clientOut = try client.child.outboundSA(now: lab.now, lifetime: client.lifetime)
+        var gatewayIn = try gateway.child.inboundSA(now: lab.now, lifetime: gateway.lifetime)
+        var gatewayOut = try gateway.child.outboundSA(now: lab.now, lifetime: gateway.lifetime)
+        var clientIn = try client.child.inboundSA(now: lab.now, lifetime: client.lifetime)
+        let packet = try clientOut.seal(inner, now: lab.now, crypto: openSSL)
+        #expect(try gatewayIn.open(packet, now: lab.now, crypto: openSSL).payload == inner)
+        let reply = try gatewayOut.seal(inner, now: lab.now, crypto: openSSL)
+        #expect(try clientIn.open(reply, now: lab.now, crypto: openSSL).payload == inner)
+        // Replay of the same packet is refused by the window.
+        #expect(throws: ESPError.self) { try gatewayIn.open(packet, now: lab.now, crypto: openSSL) }
+    }
+
+    @Test func clientIdentitiesAreEchoedAndBecomeSelectors() throws {
+        var config = initiatorConfiguration()
+        let clientNet = IPv4Network(address: IPv4Address(198, 51, 100, 128), mask: IPv4Mask(prefixLength: 25)!)
+        let serviceNet = IPv4Network(address: IPv4Address(203, 0, 113, 0), mask: IPv4Mask(prefixLength: 24)!)
+        config.quickModeIDs = (.ipv4(clientNet), .ipv4(serviceNet))
+        var lab = Ladder(initiator: config)
+        lab.mainMode()
+        lab.quickMode()
+        let r = try #require(lab.responderActions.installed.first).child
+        #expect(r.remoteSelectors == [TrafficSelector(ipv4: IPv4Address(198, 51, 100, 128), IPv4Address(198, 51, 100, 255))])
+        #expect(r.localSelectors == [TrafficSelector(ipv4: IPv4Address(203, 0, 113, 0), IPv4Address(203, 0, 113, 255))])
+        let i = try #require(lab.initiatorActions.installed.first).child
+        #expect(i.localSelectors == r.remoteSelectors && i.remoteSelectors == r.localSelectors)
+    }
+
+    @Test func responderRequiringPFSRefusesAProposalWithout() throws {
+        var required = QuickModePolicy.seeds
+        required.pfsGroup = .modp2048
+        var lab = Ladder(responder: responderConfiguration(quickMode: required))
+        lab.mainMode()
+        lab.quickMode()
+        #expect(lab.responderActions.installed.isEmpty && lab.initiatorActions.installed.isEmpty)
+        #expect(lab.initiatorActions.failures == [.notified(.noProposalChosen)])
+        // Phase 1 survives a refused quick mode.
+        #expect(lab.responder.establishedCount == 1)
+    }
+
+    @Test func twoQuickModesGiveTwoPairs() throws {
+        var lab = Ladder()
+        lab.mainMode()
+        lab.quickMode()
+        lab.quickMode()
+        let spis = lab.responderActions.installed.map(\.child.inboundSPI)
+        #expect(spis.count == 2 && Set(spis).count == 2)
+    }
+
+    @Test func duplicateQM1GetsTheSameQM2() throws {
+        var lab = Ladder()
+        lab.mainMode()
+        lab.enqueue(fromInitiator: lab.initiator.startQuickMode(now: lab.now))
+        let next = lab.next()
+        let qm1 = try #require(next)
+        lab.deliver(qm1)
+        let qm2 = try #require(lab.queue.first)
+        let again = lab.responder.receive(qm1.bytes, from: qm1.from, to: qm1.to, now: lab.now)
+        #expect(again.sent == [qm2.bytes])
+        lab.run()
+        #expect(lab.responderActions.installed.count == 1 && lab.initiatorActions.installed.count == 1)
+    }
+
+    // MARK: DELETE (RFC 2408 §3.15, RFC 2409 §5.7)
+
+    @Test func deletingAChildSATellsThePeer() throws {
+        var lab = Ladder()
+        lab.mainMode()
+        lab.quickMode()
+        let child = try #require(lab.initiatorActions.installed.first).child
+        lab.enqueue(fromInitiator: lab.initiator.deleteChildSA(inboundSPI: child.inboundSPI, now: lab.now))
+        lab.run()
+        let deleted = lab.responderActions.deletedChildren
+        #expect(deleted.count == 1 && deleted.first?.0 == child.outboundSPI && deleted.first?.1 == .deletedByPeer)
+        #expect(lab.responder.childSAs(of: child.id(lab)).isEmpty)
+        #expect(lab.responder.establishedCount == 1)
+    }
+
+    @Test func deletingTheISAKMPSADeletesEverything() throws {
+        var lab = Ladder()
+        lab.mainMode()
+        lab.quickMode()
+        lab.enqueue(fromInitiator: lab.initiator.deleteISAKMPSA(now: lab.now))
+        lab.run()
+        #expect(lab.responderActions.deletedChildren.map(\.1) == [.deletedByPeer])
+        #expect(lab.responderActions.deletedISAKMP == [.deletedByPeer])
+        #expect(lab.responder.count == 0)
+        #expect(lab.initiatorActions.deletedISAKMP == [.deletedLocally])
+    }
+
+    @Test func gatewayClearDeletesOnBothSides() throws {
+        var lab = Ladder()
+        lab.mainMode()
+        lab.quickMode()
+        let cookies = try #require(lab.initiator.info).cookies
+        lab.enqueue(fromResponder: lab.responder.deleteISAKMPSA(cookies, now: lab.now))
+        lab.run()
+        #expect(lab.initiatorActions.deletedISAKMP == [.deletedByPeer])
+        #expect(lab.initiatorActions.deletedChildren.count == 1)
+        #expect(lab.responder.count == 0)
+    }
+
+    // MARK: lifetimes
+
+    @Test func phase2LifetimeExpiryDeletesAndTellsThePeer() throws {
+        var lab = Ladder()
+        lab.mainMode()
+        lab.quickMode()
+        lab.now = lab.now + .seconds(3600)
+        lab.enqueue(fromResponder: lab.responder.handleTimers(now: lab.now))
+        lab.run()
+        #expect(lab.responderActions.deletedChildren.map(\.1) == [.expired])
+        #expect(lab.initiatorActions.deletedChildren.map(\.1) == [.deletedByPeer])
+        #expect(lab.responder.establishedCount == 1)
+    }
+
+    @Test func phase1LifetimeExpiryDeletesTheSA() throws {
+        var policy = ISAKMPPolicy.seedPolicies[0]
+        policy.lifetime = .seconds(600)
+        var lab = Ladder(initiator: initiatorConfiguration(policy: policy))
+        lab.mainMode()
+        lab.quickMode()
+        #expect(lab.responderActions.schedules.last.map { $0 <= lab.now + .seconds(600) } == true)
+        lab.now = lab.now + .seconds(600)
+        lab.enqueue(fromResponder: lab.responder.handleTimers(now: lab.now))
+        lab.run()
+        #expect(lab.responderActions.deletedISAKMP == [.expired])
+        #expect(lab.initiatorActions.deletedISAKMP == [.deletedByPeer])
+        #expect(lab.responder.count == 0)
+    }
+}
+
+extension ChildSA {
+    func id(_ lab: Ladder) -> ISAKMPCookies { lab.initiator.info?.cookies ?? ISAKMPCookies(initiator: 0, responder: 0) }
+}
