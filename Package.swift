@@ -23,8 +23,8 @@ let package = Package(
         .target(name: "SLBSimulate", dependencies: ["SLBCore", "SLBConfig", "SLBWire", "SLBShow"],
                 exclude: ["README.md"]),
         .target(name: "IPsecCrypto"),
-        .target(name: "ESP", dependencies: ["IPsecCrypto", "SLBWire"]),
-        .target(name: "IKE", dependencies: ["IPsecCrypto", "ESP", "SLBWire"]),
+        .target(name: "ESP", dependencies: ["IPsecCrypto", "SLBWire"], exclude: ["README.md"]),
+        .target(name: "IKE", dependencies: ["IPsecCrypto", "ESP", "SLBWire"], exclude: ["README.md", "V1/README.md"]),
 
         // MARK: edge targets
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl",
@@ -48,7 +48,8 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "SLBSimulateTests", dependencies: ["SLBSimulate", "SLBShow", "SLBCore", "SLBConfig", "SLBWire"]),
         .testTarget(name: "ESPTests", dependencies: ["ESP", "IPsecCrypto", "CryptoOpenSSL"]),
-        .testTarget(name: "IKETests", dependencies: ["IKE", "ESP", "IPsecCrypto", "CryptoOpenSSL"]),
+        .testTarget(name: "IKETests", dependencies: ["IKE", "ESP", "IPsecCrypto", "CryptoOpenSSL", "SLBWire"],
+                    resources: [.copy("Fixtures")]),
         .testTarget(name: "IKEv1Tests", dependencies: ["IKE", "ESP", "IPsecCrypto", "CryptoOpenSSL", "SLBWire"]),
         .testTarget(name: "CryptoOpenSSLTests", dependencies: ["CryptoOpenSSL", "IPsecCrypto"]),
     ]

@@ -138,13 +138,18 @@ struct RobustnessTests {
     @Test func unknownCriticalPayloadInsideSK() throws {
         var lab = Ladder()
         lab.establish()
-        // Build a protected INFORMATIONAL by hand with the initiator's keys: not possible from
-        // outside, so check the codec path instead: SK opened, inner chain has an unknown
-        // critical payload → the parse error maps to UNSUPPORTED_CRITICAL_PAYLOAD.
-        let inner: [UInt8] = [0, 0x80, 0, 8, 1, 2, 3, 4]
-        #expect { try PayloadChain.parse(first: PayloadType(rawValue: 222), inner[...]) } throws: {
-            ($0 as? IKEError)?.notify == .unsupportedCriticalPayload
-        }
+        // INFORMATIONAL {PAYLOAD(200, critical)} -->  <-- INFORMATIONAL {N(UNSUPPORTED_CRITICAL_PAYLOAD, 200)}
+        let before = lab.initiatorActions.count
+        lab.pump(lab.initiator.sendInformational([.opaque(type: PayloadType(rawValue: 200), body: [1, 2, 3])], now: lab.now))
+        #expect(Array(lab.initiatorActions[before...]).failures == [.notified(.unsupportedCriticalPayload)])
+        #expect(lab.responder.establishedCount == 1)
+        // The window moved on: the next request works.
+        lab.pump(lab.initiator.checkLiveness(now: lab.now))
+        #expect(Array(lab.initiatorActions[before...]).failures.count == 1)
+        #expect(lab.initiatorActions.drops.isEmpty)
+        // A CERT payload (recognised, not allowed in INFORMATIONAL) is INVALID_SYNTAX.
+        lab.pump(lab.initiator.sendInformational([.opaque(type: .certificate, body: [4])], now: lab.now))
+        #expect(Array(lab.initiatorActions[before...]).failures.last == .notified(.invalidSyntax))
     }
 
     @Test func higherMajorVersionIsAnsweredAndIKEv1Ignored() {
@@ -195,5 +200,101 @@ struct RobustnessTests {
         #expect(accepted == 3)
         #expect(responder.halfOpenCount == 3)
     }
+
+    @Test func establishedTableIsBounded() {
+        var rc = responderConfiguration()
+        rc.maximumEstablished = 2
+        var lab = Ladder(responder: rc)
+        var results: [Bool] = []
+        for n in 0..<3 {
+            var config = initiatorConfiguration()
+            config.local = IKEEndpoint(IPv4Address(192, 0, 2, UInt8(30 + n)), 500)
+            lab.initiator = IKEv2Initiator(configuration: config, crypto: openSSL)
+            lab.establish()
+            results.append(lab.initiator.isEstablished)
+        }
+        #expect(results == [true, true, false])
+        #expect(lab.responder.establishedCount == 2)
+    }
 }
 
+
+@Suite("Hostile input in the established phase")
+struct EstablishedPhaseRobustnessTests {
+    /// Requests of every established-phase kind, as the initiator would send them.
+    static func requests(_ lab: inout Ladder) throws -> [(String, [UInt8])] {
+        let child = try #require(lab.initiator.childSAs.first)
+        var copy = lab
+        let ping = copy.initiator.checkLiveness(now: lab.now).sent[0]
+        copy = lab
+        let rekey = copy.initiator.rekeyChildSA(inboundSPI: child.inboundSPI, pfs: .curve25519, now: lab.now).sent[0]
+        copy = lab
+        let ikeRekey = copy.initiator.rekeyIKESA(now: lab.now).sent[0]
+        copy = lab
+        let delete = copy.initiator.deleteChildSA(inboundSPI: child.inboundSPI, now: lab.now).sent[0]
+        return [("liveness", ping), ("child rekey", rekey), ("IKE rekey", ikeRekey), ("delete", delete)]
+    }
+
+    /// Every prefix and every single-octet mutation of each request: the gateway drops it
+    /// (integrity) or, for a few header octets, answers unauthenticated; its SA is unchanged
+    /// and the genuine request still works afterwards.
+    @Test func prefixesAndMutationsOfEveryRequest() throws {
+        var lab = Ladder()
+        lab.establish()
+        let id = try #require(lab.initiator.ikeSA).id
+        for (name, request) in try Self.requests(&lab) {
+            var responder = lab.responder
+            for n in 0..<request.count {
+                let a = responder.receive(Array(request.prefix(n)), from: clientEndpoint, to: gatewayEndpoint, now: lab.now)
+                #expect(a.sent.isEmpty, "\(name) prefix \(n)")
+            }
+            for i in 0..<request.count {
+                var m = request
+                m[i] ^= 0xA5
+                let a = responder.receive(m, from: clientEndpoint, to: gatewayEndpoint, now: lab.now)
+                #expect(a.installed.isEmpty && a.deletedChildren.isEmpty && a.deletedIKESAs.isEmpty, "\(name) octet \(i)")
+                for reply in a.sent { #expect(plainNotifies(reply) == [.invalidMajorVersion], "\(name) octet \(i)") }
+            }
+            #expect(responder.childSAs(of: id).count == 1)
+            let genuine = responder.receive(request, from: clientEndpoint, to: gatewayEndpoint, now: lab.now)
+            #expect(genuine.sent.count == 1, "\(name) after the noise")
+        }
+    }
+
+    /// Mutated and truncated answers to the initiator's own requests never change its state.
+    @Test func mutatedResponsesToTheInitiator() throws {
+        var lab = Ladder()
+        lab.establish()
+        let child = try #require(lab.initiator.childSAs.first)
+        let request = lab.initiator.rekeyChildSA(inboundSPI: child.inboundSPI, now: lab.now).sent[0]
+        let answer = lab.responder.receive(request, from: clientEndpoint, to: gatewayEndpoint, now: lab.now).sent[0]
+        for i in 0..<answer.count {
+            var m = answer
+            m[i] ^= 0x3C
+            let a = lab.initiator.receive(m, from: gatewayEndpoint, now: lab.now)
+            #expect(a.installed.isEmpty && a.sent.isEmpty, "octet \(i)")
+            _ = lab.initiator.receive(Array(answer.prefix(i)), from: gatewayEndpoint, now: lab.now)
+        }
+        #expect(lab.initiator.childSAs == [child])
+        let a = lab.initiator.receive(answer, from: gatewayEndpoint, now: lab.now)
+        #expect(a.installed.count == 1)
+    }
+
+    /// Mutated IKE_AUTH answers: nothing is established from a forged or damaged message.
+    @Test func mutatedIKEAuthResponses() throws {
+        var lab = Ladder()
+        let initRequest = lab.initiator.start(now: lab.now).sent[0]
+        let initAnswer = lab.responder.receive(initRequest, from: clientEndpoint, to: gatewayEndpoint, now: lab.now).sent[0]
+        let auth = lab.initiator.receive(initAnswer, from: gatewayEndpoint, now: lab.now).sent[0]
+        let authAnswer = lab.responder.receive(auth, from: clientEndpoint, to: gatewayEndpoint, now: lab.now).sent[0]
+        for i in 0..<authAnswer.count {
+            var m = authAnswer
+            m[i] ^= 0x81
+            var initiator = lab.initiator
+            let a = initiator.receive(m, from: gatewayEndpoint, now: lab.now)
+            #expect(a.established.isEmpty, "octet \(i)")
+        }
+        _ = lab.initiator.receive(authAnswer, from: gatewayEndpoint, now: lab.now)
+        #expect(lab.initiator.isEstablished)
+    }
+}

@@ -305,12 +305,19 @@ public struct IKEv2Initiator {
         guard (try? MessageRules.check(.ikeAuth, isResponse: true, p)) != nil, let idr = p.identificationResponder,
               let auth = p.authentication
         else { return fail(.invalidResponse("IKE_AUTH answer")) }
-        if let expected = configuration.peerIdentity, expected.type != idr.type || expected.data != idr.data {
-            return fail(.authenticationFailed)
-        }
-        guard PSKAuthentication.verify(auth, crypto, prf: core.suite.prf, psk: configuration.psk, realMessage: s.initResponse,
+        let identityMatches = configuration.peerIdentity.map { $0.type == idr.type && $0.data == idr.data } ?? true
+        guard identityMatches,
+              PSKAuthentication.verify(auth, crypto, prf: core.suite.prf, psk: configuration.psk, realMessage: s.initResponse,
                                        peerNonce: s.ni, skP: core.keys.skPr, identity: idr)
-        else { return fail(.authenticationFailed) }
+        else {
+            // §2.21.2: an initiator-side failure is reported in a separate INFORMATIONAL.
+            var actions: [IKEAction] = []
+            if let bytes = try? core.seal(.informational, messageID: 2, response: false,
+                                          [.notify(NotifyPayload(.authenticationFailed))], crypto: crypto) {
+                actions.append(.send(bytes, to: core.peer, from: core.local))
+            }
+            return actions + fail(.authenticationFailed)
+        }
         core.peerIdentity = idr
         core.lastHeard = now
         if let cp = p.configuration, cp.type == .reply,
@@ -351,6 +358,12 @@ public struct IKEv2Initiator {
     /// Empty INFORMATIONAL (§1.4): liveness / dead peer detection.
     public mutating func checkLiveness(now: MonotonicTime) -> [IKEAction] {
         withCurrent { core, ctx in core.startLiveness(now: now, context: ctx) }
+    }
+
+    /// An INFORMATIONAL request carrying `payloads` (§1.4); error notifies in the answer are
+    /// reported as `.failed(.notified)`.
+    public mutating func sendInformational(_ payloads: [Payload], now: MonotonicTime) -> [IKEAction] {
+        withCurrent { core, ctx in core.startInformational(payloads, now: now, context: ctx) }
     }
 
     /// CREATE_CHILD_SA rekeying the Child SA with this inbound SPI (§1.3.3); `pfs` adds a KE.
