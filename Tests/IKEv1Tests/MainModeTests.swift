@@ -198,6 +198,34 @@ struct MainModeTests {
         #expect(lab.responderActions.installed.first?.child.udpEncapsulation == true)
     }
 
+    /// A directed-mode SLB rewrites the VIP to the real's address: with `virtualIP` the
+    /// gateway's NAT-D and IDr still name the VIP, so no NAT is reported.
+    @Test(arguments: [true, false])
+    func natDiscoveryUsesTheVIP(configured: Bool) throws {
+        let real = IKEEndpoint(IPv4Address(198, 51, 100, 11), 500)
+        var config = responderConfiguration()
+        if configured { config.virtualIP = vip }
+        var responder = IKEv1Responder(configuration: config, crypto: openSSL)
+        var initiator = IKEv1Initiator(configuration: initiatorConfiguration(), crypto: openSSL)
+        var pending = initiator.start(now: .seconds(1)).sent
+        var responderActions: [IKEv1Action] = []
+        var initiatorActions: [IKEv1Action] = []
+        while let request = pending.first {
+            pending.removeFirst()
+            let r = responder.receive(request, from: clientEndpoint, to: real, now: .seconds(1))
+            responderActions += r
+            for reply in r.sent {
+                let i = initiator.receive(reply, from: gatewayEndpoint, to: clientEndpoint, now: .seconds(1))
+                initiatorActions += i
+                pending += i.sent
+            }
+        }
+        let info = try #require(responderActions.established.first)
+        #expect(info.nat.localBehindNAT == !configured)
+        #expect(initiatorActions.natDetections.isEmpty == configured)
+        #expect(initiator.info?.peerIdentity == .ipv4(configured ? vip : real.address))
+    }
+
     @Test func halfOpenNegotiationTimesOut() {
         var lab = Ladder()
         lab.enqueue(fromInitiator: lab.initiator.start(now: lab.now))

@@ -13,6 +13,8 @@ public struct IKEv1ResponderConfiguration: Sendable {
     public var dpd: DPDPolicy?
     /// Lie in our NAT-D so the peer encapsulates ESP in UDP/4500 (spec §0.1).
     public var forceUDPEncapsulation: Bool
+    /// The VIP peers address (NAT-D and IDir use it); nil = the datagram's destination.
+    public var virtualIP: IPv4Address?
     /// A main mode not finished within this is forgotten (IOS: about 60 s).
     public var negotiationTimeout: TimeSpan
     /// Bound on ISAKMP SAs (half-open and established).
@@ -27,6 +29,7 @@ public struct IKEv1ResponderConfiguration: Sendable {
         self.preSharedKeys = preSharedKeys
         self.dpd = dpd
         self.forceUDPEncapsulation = false
+        self.virtualIP = nil
         self.negotiationTimeout = .seconds(60)
         self.maximumSAs = 20_000
         self.retransmission = RetransmissionPolicy()
@@ -55,7 +58,8 @@ public struct IKEv1Responder {
                                     quickMode: configuration.quickMode, dpd: configuration.dpd,
                                     retransmission: configuration.retransmission,
                                     negotiationTimeout: configuration.negotiationTimeout,
-                                    forceUDPEncapsulation: configuration.forceUDPEncapsulation, usedSPIs: [])
+                                    forceUDPEncapsulation: configuration.forceUDPEncapsulation,
+                                    publicAddress: configuration.virtualIP, usedSPIs: [])
     }
 
     public var count: Int { sas.count }

@@ -120,15 +120,18 @@ extension IKEv1SA {
         let theirs = IKEv1KeyDerivation.natDiscovery(context.crypto, suite.hash, cookies: cookies, endpoint: peer)
         let ours = context.forceUDPEncapsulation
             ? context.crypto.randomBytes(count: suite.hash.digestLength)
-            : IKEv1KeyDerivation.natDiscovery(context.crypto, suite.hash, cookies: cookies, endpoint: local)
+            : IKEv1KeyDerivation.natDiscovery(context.crypto, suite.hash, cookies: cookies, endpoint: publicLocal(context))
         return [.natDiscovery(theirs), .natDiscovery(ours)]
     }
+
+    /// Our endpoint as the peer addressed it: the VIP when configured, with the local port.
+    func publicLocal(_ context: IKEv1Context) -> IKEEndpoint { IKEEndpoint(context.publicAddress ?? local.address, local.port) }
 
     /// Compares the peer's NAT-D payloads with what we see (RFC 3947 §3.2).
     func detectNAT(_ m: ISAKMPMessage, suite: IKEv1Phase1Suite, context: IKEv1Context) -> NATStatus? {
         let hashes = m.natDiscoveries
         guard peerSupportsNATT, let first = hashes.first, hashes.count >= 2 else { return nil }
-        let us = IKEv1KeyDerivation.natDiscovery(context.crypto, suite.hash, cookies: cookies, endpoint: local)
+        let us = IKEv1KeyDerivation.natDiscovery(context.crypto, suite.hash, cookies: cookies, endpoint: publicLocal(context))
         let them = IKEv1KeyDerivation.natDiscovery(context.crypto, suite.hash, cookies: cookies, endpoint: peer)
         return NATStatus(localBehindNAT: !constantTimeEqual(first, us),
                          peerBehindNAT: !hashes.dropFirst().contains { constantTimeEqual($0, them) })
@@ -225,7 +228,7 @@ extension IKEv1SA {
         peer = from
         local = to
         peerIdentity = idii
-        let idir = ISAKMPIdentification.ipv4(to.address)
+        let idir = ISAKMPIdentification.ipv4(context.publicAddress ?? to.address)
         let hashR = IKEv1KeyDerivation.hashR(context.crypto, suite.hash, skeyid: k.keys.skeyid, gxi: k.gxi, gxr: k.gxr,
                                              cookies: cookies, saiBody: k.negotiated.saiBody, idirBody: idir.serialize())
         guard let (mm6, phase1Last) = Self.seal(ISAKMPHeader(initiatorCookie: cookies.initiator, responderCookie: cookies.responder,

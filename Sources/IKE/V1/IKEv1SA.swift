@@ -13,6 +13,9 @@ struct IKEv1Context {
     let negotiationTimeout: TimeSpan
     /// Fake our NAT-D so that the peer floats and encapsulates ESP (spec §0.1).
     let forceUDPEncapsulation: Bool
+    /// The address peers send to (the VIP), for our NAT-D and IDir, when the datagram's
+    /// destination is not it (a directed-mode SLB rewrote it). nil = the destination as seen.
+    var publicAddress: IPv4Address? = nil
     /// ESP SPIs in use on this node (inbound SPIs must be unique, RFC 4301 §4.1).
     var usedSPIs: Set<UInt32>
 }
