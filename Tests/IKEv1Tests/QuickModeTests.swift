@@ -110,6 +110,45 @@ struct QuickModeTests {
         #expect(lab.responderActions.installed.count == 1 && lab.initiatorActions.installed.count == 1)
     }
 
+    /// QM3 lost: the responder resends QM2, the initiator answers with its cached QM3.
+    @Test func lostQM3IsRecoveredByQM2Retransmission() throws {
+        var lab = Ladder()
+        lab.mainMode()
+        lab.enqueue(fromInitiator: lab.initiator.startQuickMode(now: lab.now))
+        let qm1 = lab.next()
+        lab.deliver(try #require(qm1))
+        let qm2 = lab.next()
+        lab.deliver(try #require(qm2))
+        _ = lab.next()   // QM3 lost
+        #expect(lab.initiatorActions.installed.count == 1 && lab.responderActions.installed.isEmpty)
+        let wake = try #require(lab.responderActions.schedules.last)
+        lab.now = wake
+        let resent = lab.responder.handleTimers(now: lab.now)
+        #expect(resent.sent == [qm2?.bytes ?? []])
+        lab.enqueue(fromResponder: resent)
+        lab.run()
+        #expect(lab.responderActions.installed.count == 1 && lab.initiatorActions.installed.count == 1)
+        #expect(lab.responderActions.installed.first?.child.inboundSPI == lab.initiatorActions.installed.first?.child.outboundSPI)
+    }
+
+    /// An initiator that vanishes after QM2 costs the responder nothing after the retries.
+    @Test func abandonedQuickModeIsForgotten() throws {
+        var lab = Ladder()
+        lab.mainMode()
+        lab.enqueue(fromInitiator: lab.initiator.startQuickMode(now: lab.now))
+        let qm1 = lab.next()
+        lab.deliver(try #require(qm1))
+        var resends = 0
+        var gaveUp = false
+        for s in stride(from: UInt64(1), through: 400, by: 1) {
+            let a = lab.responder.handleTimers(now: lab.now + .seconds(s))
+            resends += a.sent.count
+            if a.failures == [.timeout] { gaveUp = true; break }
+        }
+        #expect(gaveUp && resends == RetransmissionPolicy().retransmissions)
+        #expect(lab.responderActions.installed.isEmpty && lab.responder.establishedCount == 1)
+    }
+
     // MARK: DELETE (RFC 2408 §3.15, RFC 2409 §5.7)
 
     @Test func deletingAChildSATellsThePeer() throws {

@@ -46,6 +46,9 @@ public struct IKEv1Responder {
     /// kept for the SA's life so a late duplicate never opens a second one.
     private var mm1Index: [MM1Key: UInt64] = [:]
     private var nextConnectionID = 1
+    /// The time last handed out in `.schedule(at:)`; only an earlier one is announced between
+    /// timer runs, so an input costs O(1) instead of a scan of every SA.
+    private var wakeup: MonotonicTime?
 
     struct MM1Key: Hashable {
         var peer: IPv4Address
@@ -79,9 +82,9 @@ public struct IKEv1Responder {
             return receiveFirst(datagram, h, from: from, to: to, now: now)
         }
         guard var sa = sas[h.responderCookie], sa.cookies.initiator == h.initiatorCookie else { return [.dropped(.unknownCookies)] }
-        var actions = sa.receive(datagram, header: h, from: from, to: to, now: now, context: &context)
+        var actions = sa.receive(datagram, header: h, from: from, to: to, now: now, context: &context).withoutSchedules
         store(sa)
-        actions += schedule()
+        actions += rescheduleIfEarlier(sa)
         return actions
     }
 
@@ -89,9 +92,9 @@ public struct IKEv1Responder {
                                        now: MonotonicTime) -> [IKEv1Action] {
         let key = MM1Key(peer: from.address, initiatorCookie: h.initiatorCookie)
         if let r = mm1Index[key], var sa = sas[r] {
-            let actions = sa.receive(datagram, header: h, from: from, to: to, now: now, context: &context)
+            let actions = sa.receive(datagram, header: h, from: from, to: to, now: now, context: &context).withoutSchedules
             store(sa)
-            return actions
+            return actions + rescheduleIfEarlier(sa)
         }
         guard let m = try? ISAKMPMessage.parse(datagram), h.messageID == 0 else { return [.dropped(.malformed)] }
         switch h.exchange {
@@ -113,7 +116,7 @@ public struct IKEv1Responder {
             nextConnectionID += 1
             sas[sa.cookies.responder] = sa
             mm1Index[key] = sa.cookies.responder
-            return actions + schedule()
+            return actions + rescheduleIfEarlier(sa)
         }
     }
 
@@ -136,22 +139,24 @@ public struct IKEv1Responder {
 
     private mutating func perform(_ cookies: ISAKMPCookies, _ body: (inout IKEv1SA, inout IKEv1Context) -> [IKEv1Action]) -> [IKEv1Action] {
         guard var sa = sas[cookies.responder], sa.cookies == cookies else { return [] }
-        let actions = body(&sa, &context)
+        let actions = body(&sa, &context).withoutSchedules
         store(sa)
-        return actions + schedule()
+        return actions + rescheduleIfEarlier(sa)
     }
 
     // MARK: gateway requests
 
-    /// Expires negotiations and SAs, retransmits, runs DPD.
+    /// Expires negotiations and SAs, retransmits, runs DPD. Scans every SA: call it at the
+    /// `.schedule(at:)` times, not per packet.
     public mutating func handleTimers(now: MonotonicTime) -> [IKEv1Action] {
         var actions: [IKEv1Action] = []
         for key in sas.keys.sorted() {
             guard var sa = sas[key], let due = sa.nextWakeup(context: context), due <= now else { continue }
-            actions += sa.handleTimers(now: now, context: &context).filter { if case .schedule = $0 { false } else { true } }
+            actions += sa.handleTimers(now: now, context: &context).withoutSchedules
             store(sa)
         }
-        return actions + schedule()
+        wakeup = sas.values.compactMap { $0.nextWakeup(context: context) }.min()
+        return actions + (wakeup.map { [.schedule(at: $0)] } ?? [])
     }
 
     /// ESP traffic of this ISAKMP SA's children (RFC 3706 §5.3 idle detection).
@@ -178,7 +183,15 @@ public struct IKEv1Responder {
         perform(cookies) { sa, ctx in sa.deleteAll(reason: .deletedLocally, context: &ctx) }
     }
 
-    private func schedule() -> [IKEv1Action] {
-        sas.values.compactMap { $0.nextWakeup(context: context) }.min().map { [.schedule(at: $0)] } ?? []
+    private mutating func rescheduleIfEarlier(_ sa: IKEv1SA) -> [IKEv1Action] {
+        guard !sa.isClosed, let t = sa.nextWakeup(context: context) else { return [] }
+        if let w = wakeup, w <= t { return [] }
+        wakeup = t
+        return [.schedule(at: t)]
     }
+}
+
+extension Array where Element == IKEv1Action {
+    /// One SA's own schedule requests; the table announces one combined time instead.
+    var withoutSchedules: [IKEv1Action] { filter { if case .schedule = $0 { false } else { true } } }
 }

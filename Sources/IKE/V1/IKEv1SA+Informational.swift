@@ -207,6 +207,8 @@ extension IKEv1SA {
                 actions += deleteChild(inboundSPI: c.sa.child.inboundSPI, reason: .expired, context: &context)
             }
             if case .established(let updated) = state { e = updated }
+            actions += retransmitQM2(established: &e, now: now, context: &context)
+            state = .established(e)
             if let policy = context.dpd, peerSupportsDPD, let due = e.dpd.dueAt(policy), now >= due {
                 if let p = e.dpd.probe, p.sent > policy.retries {
                     // RFC 3706 §5.5: no answer after the retries: the peer is dead.
@@ -220,6 +222,26 @@ extension IKEv1SA {
             }
         }
         return actions + scheduleNext(context: context)
+    }
+
+    /// Resends unanswered QM2s; gives up on a quick mode after the retries (nothing was
+    /// installed on our side, the reserved SPI is released).
+    private func retransmitQM2(established e: inout Established, now: MonotonicTime, context: inout IKEv1Context) -> [IKEv1Action] {
+        var actions: [IKEv1Action] = []
+        for (mid, x) in e.exchanges {
+            guard case .responderSentQM2(var r) = x, now >= r.retransmission.deadline(context.retransmission) else { continue }
+            if r.retransmission.attempts >= context.retransmission.retransmissions {
+                e.exchanges[mid] = nil
+                context.usedSPIs.remove(r.pending.child.inboundSPI)
+                actions.append(.failed(.timeout))
+                continue
+            }
+            r.retransmission.attempts += 1
+            r.retransmission.sentAt = now
+            e.exchanges[mid] = .responderSentQM2(r)
+            actions.append(.send(r.retransmission.bytes, to: peer, from: local))
+        }
+        return actions
     }
 
     private mutating func retransmitIfDue(now: MonotonicTime, context: IKEv1Context) -> [IKEv1Action] {
@@ -252,6 +274,7 @@ extension IKEv1SA {
         if let e {
             times.append(e.expiresAt)
             times += e.children.map(\.expiresAt)
+            for case .responderSentQM2(let r) in e.exchanges.values { times.append(r.retransmission.deadline(context.retransmission)) }
             if let policy = context.dpd, peerSupportsDPD, let due = e.dpd.dueAt(policy) { times.append(due) }
         } else if !isClosed {
             times.append(createdAt + context.negotiationTimeout)

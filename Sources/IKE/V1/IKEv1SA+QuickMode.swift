@@ -132,7 +132,9 @@ extension IKEv1SA {
         guard let (qm2, qm2Last) = Self.seal(header(.quickMode, mid), chain: chain, suite: e.suite, key: e.keys.encryptionKey,
                                              iv: qm1Last, crypto: context.crypto)
         else { return [.dropped(.notSupported)] }
-        e.exchanges[mid] = .responderSentQM2(QuickModeResponderState(pending: child, lifetime: suite.lifetime, ni: ni, nr: nr, iv: qm2Last))
+        e.exchanges[mid] = .responderSentQM2(QuickModeResponderState(
+            pending: child, lifetime: suite.lifetime, ni: ni, nr: nr, iv: qm2Last,
+            retransmission: PendingRequest(bytes: qm2, to: peer, from: local, sentAt: now)))
         remember(request: datagram, reply: qm2)
         return [.send(qm2, to: peer, from: local)]
     }

@@ -295,4 +295,7 @@ struct QuickModeResponderState {
     var nr: [UInt8]
     /// Last ciphertext block of QM2: the IV of QM3.
     var iv: [UInt8]
+    /// QM2 is resent until QM3 arrives (a lost QM3 would otherwise leave the initiator with
+    /// SAs we never install); the initiator answers a duplicate QM2 with its cached QM3.
+    var retransmission: PendingRequest
 }
