@@ -226,6 +226,35 @@ struct MainModeTests {
         #expect(initiator.info?.peerIdentity == .ipv4(configured ? vip : real.address))
     }
 
+    /// A client that rebooted comes back with INITIAL-CONTACT: its old SAs go (IOS behaviour),
+    /// another client behind the same NAT address (other identity) keeps its own.
+    @Test func initialContactReplacesThePeersOldSAs() throws {
+        var lab = Ladder()
+        lab.mainMode()
+        lab.quickMode()
+        let old = try #require(lab.initiator.info).cookies
+        // Another client with another identity from the same public address.
+        var neighbour = IKEv1Initiator(configuration: initiatorConfiguration(local: IKEEndpoint(IPv4Address(198, 51, 100, 201), 500)), crypto: openSSL)
+        var pending = neighbour.start(now: lab.now).sent
+        while let m = pending.first {
+            pending.removeFirst()
+            for r in lab.responder.receive(m, from: IKEEndpoint(clientAddress, 1024), to: gatewayEndpoint, now: lab.now).sent {
+                pending += neighbour.receive(r, from: gatewayEndpoint, to: IKEEndpoint(IPv4Address(198, 51, 100, 201), 500), now: lab.now).sent
+            }
+        }
+        #expect(lab.responder.establishedCount == 2)
+        // The first client reboots: a new initiator, same address and identity.
+        var rebooted = Ladder()
+        rebooted.responder = lab.responder
+        rebooted.now = lab.now
+        rebooted.mainMode()
+        #expect(rebooted.responderActions.deletedISAKMP == [.replacedByInitialContact])
+        #expect(rebooted.responderActions.deletedChildren.map(\.1) == [.replacedByInitialContact])
+        #expect(rebooted.responder.establishedCount == 2)
+        #expect(rebooted.responder.childSAs(of: old).isEmpty)
+        #expect(!rebooted.responder.sa.contains { $0.cookies == old })
+    }
+
     @Test func halfOpenNegotiationTimesOut() {
         var lab = Ladder()
         lab.enqueue(fromInitiator: lab.initiator.start(now: lab.now))

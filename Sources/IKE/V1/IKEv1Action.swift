@@ -64,6 +64,8 @@ public enum IKEv1Failure: Hashable, Sendable {
 
 public enum IKEv1DeleteReason: String, Hashable, Sendable {
     case expired, deletedByPeer, deletedLocally, peerDead, negotiationTimeout
+    /// A new SA from the same peer carried INITIAL-CONTACT: the peer lost this one.
+    case replacedByInitialContact
 }
 
 /// Everything the IKEv1 machines ask their edge to do, in order.

@@ -82,8 +82,10 @@ public struct IKEv1Responder {
             return receiveFirst(datagram, h, from: from, to: to, now: now)
         }
         guard var sa = sas[h.responderCookie], sa.cookies.initiator == h.initiatorCookie else { return [.dropped(.unknownCookies)] }
+        let wasEstablished = sa.isEstablished
         var actions = sa.receive(datagram, header: h, from: from, to: to, now: now, context: &context).withoutSchedules
         store(sa)
+        if !wasEstablished, sa.isEstablished, sa.receivedInitialContact { actions += forgetOlderSAs(of: sa) }
         actions += rescheduleIfEarlier(sa)
         return actions
     }
@@ -125,6 +127,22 @@ public struct IKEv1Responder {
             ISAKMPHeader(initiatorCookie: h.initiatorCookie, responderCookie: 0, nextPayload: 0, exchange: .informational),
             [.notification(ISAKMPNotification(type))])
         return .send(n, to: from, from: to)
+    }
+
+    /// INITIAL-CONTACT (RFC 2407 §4.6.3.3): other SAs with the same peer address and phase-1
+    /// identity belong to a previous life of that peer; they are removed locally, without a
+    /// DELETE the peer could not match. Peers behind one NAT differ by identity (or port), so
+    /// they are not caught. IOS deletes by peer in the same way.
+    private mutating func forgetOlderSAs(of sa: IKEv1SA) -> [IKEv1Action] {
+        let stale = sas.values.filter {
+            $0.cookies != sa.cookies && $0.isEstablished && $0.peer.address == sa.peer.address && $0.peerIdentity == sa.peerIdentity
+        }
+        var actions: [IKEv1Action] = []
+        for var old in stale.sorted(by: { $0.connectionID < $1.connectionID }) {
+            actions += old.forget(reason: .replacedByInitialContact)
+            store(old)
+        }
+        return actions
     }
 
     private mutating func store(_ sa: IKEv1SA) {

@@ -90,6 +90,17 @@ extension IKEv1SA {
         }
     }
 
+    /// Local teardown of the whole SA without telling the peer.
+    mutating func forget(reason: IKEv1DeleteReason) -> [IKEv1Action] {
+        guard case .established(var e) = state else {
+            state = .closed
+            return [.deleteISAKMPSA(cookies, reason: reason)]
+        }
+        let actions = deleteEverything(established: &e, reason: reason)
+        state = .closed
+        return actions
+    }
+
     /// Local teardown without telling the peer.
     func deleteEverything(established e: inout Established, reason: IKEv1DeleteReason) -> [IKEv1Action] {
         let actions: [IKEv1Action] = e.children.map {

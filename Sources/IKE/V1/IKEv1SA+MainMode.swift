@@ -228,6 +228,7 @@ extension IKEv1SA {
         peer = from
         local = to
         peerIdentity = idii
+        receivedInitialContact = m.notifications.contains { $0.type == .initialContact && $0.spi == cookies.spi }
         let idir = ISAKMPIdentification.ipv4(context.publicAddress ?? to.address)
         let hashR = IKEv1KeyDerivation.hashR(context.crypto, suite.hash, skeyid: k.keys.skeyid, gxi: k.gxi, gxr: k.gxr,
                                              cookies: cookies, saiBody: k.negotiated.saiBody, idirBody: idir.serialize())

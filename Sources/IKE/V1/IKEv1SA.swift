@@ -98,6 +98,8 @@ struct IKEv1SA {
     var nat = NATStatus()
     var udpEncapsulation = false
     var peerIdentity: ISAKMPIdentification?
+    /// MM5 carried INITIAL-CONTACT (RFC 2407 §4.6.3.3): the peer has no other SA with us.
+    var receivedInitialContact = false
     var replies: [CachedReply] = []
     var pending: PendingRequest?
     /// Set by an exchange that ends the SA while `Established` is borrowed.
