@@ -115,7 +115,7 @@ extension IKEv1SA {
     /// One informational exchange carrying `payload`, protected by HASH(1).
     func sendInformational(_ payload: ISAKMPPayload, established e: Established, context: inout IKEv1Context) -> [IKEv1Action] {
         let mid = Self.randomMessageID(context.crypto, avoiding: e.exchanges.keys)
-        let chain = Self.hashedChain([payload], hashLength: e.suite.hash.digestLength) {
+        let chain = Self.hashedChain([payload]) {
             IKEv1KeyDerivation.exchangeHash(context.crypto, e.suite.hash, skeyidA: e.keys.skeyidA, messageID: mid, rest: $0)
         }
         let iv = IKEv1KeyDerivation.exchangeIV(context.crypto, e.suite.hash, lastPhase1Block: e.lastPhase1Block, messageID: mid,

@@ -35,7 +35,7 @@ extension IKEv1SA {
         ]
         if let dh { rest.append(.keyExchange(dh.publicValue)) }
         if let localID, let remoteID { rest += [.identification(localID), .identification(remoteID)] }
-        let chain = Self.hashedChain(rest, hashLength: e.suite.hash.digestLength) {
+        let chain = Self.hashedChain(rest) {
             IKEv1KeyDerivation.exchangeHash(context.crypto, e.suite.hash, skeyidA: e.keys.skeyidA, messageID: mid, rest: $0)
         }
         let iv = IKEv1KeyDerivation.exchangeIV(context.crypto, e.suite.hash, lastPhase1Block: e.lastPhase1Block, messageID: mid,
@@ -126,7 +126,7 @@ extension IKEv1SA {
         if let ourKE { reply.append(.keyExchange(ourKE)) }
         // IKEv1 has no narrowing: the client IDs are echoed unchanged (spec §2.3).
         for (id, _) in ids { reply.append(.identification(id)) }
-        let chain = Self.hashedChain(reply, hashLength: e.suite.hash.digestLength) {
+        let chain = Self.hashedChain(reply) {
             IKEv1KeyDerivation.exchangeHash(context.crypto, e.suite.hash, skeyidA: e.keys.skeyidA, messageID: mid, prefix: ni, rest: $0)
         }
         guard let (qm2, qm2Last) = Self.seal(header(.quickMode, mid), chain: chain, suite: e.suite, key: e.keys.encryptionKey,

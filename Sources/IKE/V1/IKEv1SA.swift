@@ -213,7 +213,7 @@ struct IKEv1SA {
     }
 
     /// A chain that starts with HASH over everything after it: `hash(rest)` computes the value.
-    static func hashedChain(_ rest: [ISAKMPPayload], hashLength: Int, hash: ([UInt8]) -> [UInt8]) -> [UInt8] {
+    static func hashedChain(_ rest: [ISAKMPPayload], hash: ([UInt8]) -> [UInt8]) -> [UInt8] {
         let restBytes = ISAKMPMessage.serializeChain(rest)
         var out: [UInt8] = []
         writeGeneric(&out, next: rest.first?.type ?? 0, body: hash(restBytes))
