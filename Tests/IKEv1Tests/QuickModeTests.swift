@@ -190,6 +190,25 @@ struct QuickModeTests {
 
     // MARK: lifetimes
 
+    /// The gateway's shorter phase-2 lifetime reaches the client as RESPONDER-LIFETIME.
+    @Test func shorterResponderLifetimeIsAnnouncedAndAdopted() throws {
+        var short = QuickModePolicy.seeds
+        short.lifetime = .seconds(1800)
+        short.lifetimeKilobytes = 100_000
+        var lab = Ladder(responder: responderConfiguration(quickMode: short))
+        lab.mainMode()
+        lab.quickMode()
+        let gateway = try #require(lab.responderActions.installed.first)
+        let client = try #require(lab.initiatorActions.installed.first)
+        #expect(gateway.lifetime.hardTime == .seconds(1800) && client.lifetime.hardTime == .seconds(1800))
+        #expect(gateway.lifetime.hardBytes == 100_000 * 1024 && client.lifetime.hardBytes == 100_000 * 1024)
+        // Same lifetimes on both sides: no notify.
+        var same = Ladder()
+        same.mainMode()
+        same.quickMode()
+        #expect(same.initiatorActions.installed.first?.lifetime.hardTime == .seconds(3600))
+    }
+
     @Test func phase2LifetimeExpiryDeletesAndTellsThePeer() throws {
         var lab = Ladder()
         lab.mainMode()

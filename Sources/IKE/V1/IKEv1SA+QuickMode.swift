@@ -126,6 +126,7 @@ extension IKEv1SA {
         if let ourKE { reply.append(.keyExchange(ourKE)) }
         // IKEv1 has no narrowing: the client IDs are echoed unchanged (spec §2.3).
         for (id, _) in ids { reply.append(.identification(id)) }
+        if let notify = Self.responderLifetime(offered: transform, chosen: suite, spi: spi) { reply.append(notify) }
         let chain = Self.hashedChain(reply) {
             IKEv1KeyDerivation.exchangeHash(context.crypto, e.suite.hash, skeyidA: e.keys.skeyidA, messageID: mid, prefix: ni, rest: $0)
         }
@@ -178,6 +179,14 @@ extension IKEv1SA {
             pending = nil
             return [.failed(.noAcceptableProposal)]
         }
+        // RFC 2407 §4.6.3.1: the responder may shorten the lifetimes; we adopt its values.
+        var negotiated = suite
+        for n in m.notifications where n.type == .responderLifetime {
+            guard let attributes = try? ISAKMPAttribute.parseList(n.data[...]) else { continue }
+            let life = attributes.lifetimes(typeAttribute: Phase2Attribute.lifeType, durationAttribute: Phase2Attribute.lifeDuration)
+            if let secs = life.seconds { negotiated.lifetime = min(negotiated.lifetime, TimeSpan.seconds(max(1, secs))) }
+            if let kb = life.kilobytes { negotiated.lifetimeKilobytes = min(negotiated.lifetimeKilobytes, kb) }
+        }
         var pfsShared: [UInt8]?
         if let dh = q.dh {
             guard let ke = m.keyExchange, let shared = try? dh.sharedSecret(peerPublicValue: ke) else {
@@ -187,7 +196,7 @@ extension IKEv1SA {
             }
             pfsShared = shared
         }
-        let child = makeChild(suite: suite, e: e, inboundSPI: q.inboundSPI, outboundSPI: peerSPI, ni: q.ni, nr: nr, pfsShared: pfsShared,
+        let child = makeChild(suite: negotiated, e: e, inboundSPI: q.inboundSPI, outboundSPI: peerSPI, ni: q.ni, nr: nr, pfsShared: pfsShared,
                               initiatorID: q.localID, responderID: q.remoteID, weAreQMInitiator: true, context: context)
         var chain: [UInt8] = []
         writeGeneric(&chain, next: 0, body: IKEv1KeyDerivation.quickModeHash3(context.crypto, e.suite.hash, skeyidA: e.keys.skeyidA,
@@ -197,9 +206,30 @@ extension IKEv1SA {
         else { return [.dropped(.notSupported)] }
         e.exchanges[mid] = nil
         pending = nil
-        e.children.append(ChildEntry(sa: child, expiresAt: now + suite.lifetime))
+        e.children.append(ChildEntry(sa: child, expiresAt: now + negotiated.lifetime))
         remember(request: datagram, reply: qm3)
         return [.send(qm3, to: peer, from: local), .installChildSA(child)]
+    }
+
+    /// RESPONDER-LIFETIME (RFC 2407 §4.6.3.1) when our lifetimes are shorter than the offer
+    /// (an absent life duration means 28 800 s / unlimited, §4.5), so the initiator re-keys in
+    /// time instead of meeting our DELETE.
+    static func responderLifetime(offered t: ISAKMPTransform, chosen: QuickModeSuite, spi: UInt32) -> ISAKMPPayload? {
+        let offered = t.attributes.lifetimes(typeAttribute: Phase2Attribute.lifeType, durationAttribute: Phase2Attribute.lifeDuration)
+        let offeredSeconds = offered.seconds ?? 28800
+        var attributes: [ISAKMPAttribute] = []
+        if chosen.lifetime.wholeSeconds < offeredSeconds {
+            attributes += [.integer(Phase2Attribute.lifeType, ISAKMPLifeType.seconds),
+                           .integer(Phase2Attribute.lifeDuration, chosen.lifetime.wholeSeconds)]
+        }
+        if offered.kilobytes.map({ chosen.lifetimeKilobytes < $0 }) ?? true {
+            attributes += [.integer(Phase2Attribute.lifeType, ISAKMPLifeType.kilobytes),
+                           .integer(Phase2Attribute.lifeDuration, chosen.lifetimeKilobytes)]
+        }
+        guard !attributes.isEmpty else { return nil }
+        var data: [UInt8] = []
+        for a in attributes { a.append(to: &data) }
+        return .notification(ISAKMPNotification(.responderLifetime, protocolID: ISAKMPProtocolID.ipsecESP, spi: spi.bigEndianBytes, data: data))
     }
 
     // MARK: keys
