@@ -46,6 +46,24 @@ struct MainModeTests {
         #expect(try #require(lab.responderActions.established.first).suite?.lifetime == .seconds(3600))
     }
 
+    /// An 8-octet life duration of all ones must not wrap the clock: the policy's wins.
+    @Test func hugeOfferedLifetimeIsClamped() throws {
+        var responder = IKEv1Responder(configuration: responderConfiguration(), crypto: openSSL)
+        let t = ISAKMPTransform(number: 1, transformID: IPsecDOI.keyIKE, attributes: [
+            .integer(Phase1Attribute.encryptionAlgorithm, Phase1Attribute.encryption3DES),
+            .integer(Phase1Attribute.hashAlgorithm, Phase1Attribute.hashSHA1),
+            .integer(Phase1Attribute.authenticationMethod, Phase1Attribute.authPreSharedKey),
+            .integer(Phase1Attribute.groupDescription, 2),
+            .integer(Phase1Attribute.lifeType, ISAKMPLifeType.seconds),
+            ISAKMPAttribute(type: Phase1Attribute.lifeDuration, value: .variable([UInt8](repeating: 0xFF, count: 8))),
+        ])
+        let mm1 = ISAKMPMessage.serialize(ISAKMPHeader(initiatorCookie: 0x1122, responderCookie: 0, nextPayload: 0, exchange: .identityProtection),
+                                          [.securityAssociation(ISAKMPSecurityAssociation(proposals: [ISAKMPProposal(number: 1, protocolID: 1, transforms: [t])]))])
+        let a = responder.receive(mm1, from: clientEndpoint, to: gatewayEndpoint, now: .seconds(1))
+        #expect(a.sent.count == 1 && responder.count == 1)
+        #expect(responder.sa.first?.suite?.lifetime == .seconds(86400))
+    }
+
     @Test func noMatchingPolicyIsRefusedWithNoProposalChosen() throws {
         let odd = ISAKMPPolicy(priority: 1, encryption: .aesCBC, keyLength: 24, hash: .sha1, group: .modp2048)
         var lab = Ladder(initiator: initiatorConfiguration(policy: odd))

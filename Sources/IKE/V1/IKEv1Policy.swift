@@ -79,7 +79,7 @@ public struct ISAKMPPolicy: Hashable, Sendable {
         }
         let life = a.lifetimes(typeAttribute: Phase1Attribute.lifeType, durationAttribute: Phase1Attribute.lifeDuration)
         // RFC 2407 §4.5 default of 28800 s when no lifetime is proposed; never longer than ours.
-        let offered = life.seconds.map { TimeSpan.seconds(max(1, $0)) } ?? .seconds(28800)
+        let offered = life.seconds.map { TimeSpan.seconds(min(max(1, $0), ISAKMPLimits.maximumLifetimeSeconds)) } ?? .seconds(28800)
         return IKEv1Phase1Suite(encryption: encryption, keyLength: keyLength, hash: hash, group: group,
                                 lifetime: min(offered, lifetime), lifetimeKilobytes: life.kilobytes)
     }
@@ -208,7 +208,7 @@ public struct QuickModePolicy: Hashable, Sendable {
         }
         let life = a.lifetimes(typeAttribute: Phase2Attribute.lifeType, durationAttribute: Phase2Attribute.lifeDuration)
         return QuickModeSuite(esp: ESPSuite(encryption: set.encryption, keyLength: set.keyLength, integrity: set.integrity, dhGroup: pfs),
-                              lifetime: min(life.seconds.map { TimeSpan.seconds(max(1, $0)) } ?? lifetime, lifetime),
+                              lifetime: min(life.seconds.map { TimeSpan.seconds(min(max(1, $0), ISAKMPLimits.maximumLifetimeSeconds)) } ?? lifetime, lifetime),
                               lifetimeKilobytes: min(life.kilobytes ?? lifetimeKilobytes, lifetimeKilobytes),
                               encapsulationMode: mode)
     }

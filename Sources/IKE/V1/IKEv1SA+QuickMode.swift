@@ -184,7 +184,7 @@ extension IKEv1SA {
         for n in m.notifications where n.type == .responderLifetime {
             guard let attributes = try? ISAKMPAttribute.parseList(n.data[...]) else { continue }
             let life = attributes.lifetimes(typeAttribute: Phase2Attribute.lifeType, durationAttribute: Phase2Attribute.lifeDuration)
-            if let secs = life.seconds { negotiated.lifetime = min(negotiated.lifetime, TimeSpan.seconds(max(1, secs))) }
+            if let secs = life.seconds { negotiated.lifetime = min(negotiated.lifetime, TimeSpan.seconds(min(max(1, secs), ISAKMPLimits.maximumLifetimeSeconds))) }
             if let kb = life.kilobytes { negotiated.lifetimeKilobytes = min(negotiated.lifetimeKilobytes, kb) }
         }
         var pfsShared: [UInt8]?

@@ -99,6 +99,9 @@ public enum ISAKMPLimits {
     public static let proposalsPerSA = 64
     public static let transformsPerProposal = 64
     public static let attributesPerTransform = 32
+    /// Life durations are clamped to 2^32 − 1 s (the largest 4-octet value, RFC 2407 §4.5)
+    /// before they become times, so a hostile 8-octet value cannot wrap a clock.
+    public static let maximumLifetimeSeconds = UInt64(UInt32.max)
     /// RFC 2409 §5: "the length of nonce payload MUST be between 8 and 256 bytes inclusive".
     public static let nonceLengths = 8...256
 }
