@@ -61,7 +61,7 @@ struct MainModeTests {
                                           [.securityAssociation(ISAKMPSecurityAssociation(proposals: [ISAKMPProposal(number: 1, protocolID: 1, transforms: [t])]))])
         let a = responder.receive(mm1, from: clientEndpoint, to: gatewayEndpoint, now: .seconds(1))
         #expect(a.sent.count == 1 && responder.count == 1)
-        #expect(responder.sa.first?.suite?.lifetime == .seconds(86400))
+        #expect(responder.isakmpSAs.first?.suite?.lifetime == .seconds(86400))
     }
 
     @Test func noMatchingPolicyIsRefusedWithNoProposalChosen() throws {
@@ -270,7 +270,7 @@ struct MainModeTests {
         #expect(rebooted.responderActions.deletedChildren.map(\.1) == [.replacedByInitialContact])
         #expect(rebooted.responder.establishedCount == 2)
         #expect(rebooted.responder.childSAs(of: old).isEmpty)
-        #expect(!rebooted.responder.sa.contains { $0.cookies == old })
+        #expect(!rebooted.responder.isakmpSAs.contains { $0.cookies == old })
     }
 
     @Test func halfOpenNegotiationTimesOut() {

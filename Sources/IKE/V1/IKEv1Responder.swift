@@ -67,11 +67,11 @@ public struct IKEv1Responder {
 
     public var count: Int { sas.count }
     public var establishedCount: Int { sas.values.filter(\.isEstablished).count }
-    public var sa: [ISAKMPSAInfo] { sas.values.map(\.info).sorted { $0.connectionID < $1.connectionID } }
+    public var isakmpSAs: [ISAKMPSAInfo] { sas.values.map(\.info).sorted { $0.connectionID < $1.connectionID } }
     public func childSAs(of cookies: ISAKMPCookies) -> [IKEv1ChildSA] { sas[cookies.responder]?.children ?? [] }
 
     /// The rows of `show crypto isakmp sa`.
-    public func snapshot() -> [ISAKMPSASnapshot] { sa.map(ISAKMPSASnapshot.init(info:)) }
+    public func snapshot() -> [ISAKMPSASnapshot] { isakmpSAs.map(ISAKMPSASnapshot.init(info:)) }
 
     // MARK: input
 

@@ -16,6 +16,7 @@ extension IKEv1SA {
             return receiveInformational(datagram, header: h, established: &e, now: now, context: &context)
         case .transaction:
             // Mode-Config / XAuth (the seed's `client configuration group`) is out of scope.
+            guard h.isEncrypted else { return [.dropped(.unexpectedMessage)] }
             return sendInformational(.notification(ISAKMPNotification(.attributesNotSupported)), established: e, context: &context)
                 + [.dropped(.notSupported)]
         default:
