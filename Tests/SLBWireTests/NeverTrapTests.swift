@@ -25,6 +25,8 @@ import SLBWire
         _ = PacketRewrite.decrementTTL(in: &copy, packet: &working)
         _ = PacketRewrite.rewriteDestination(in: &copy, packet: &working, address: Lab.real1, port: 1500)
         _ = PacketRewrite.rewriteSource(in: &copy, packet: &working, address: Lab.vip, port: 500)
+        _ = PacketRewrite.rewriteQuotedSource(in: &copy, packet: &working, address: Lab.real1, port: 1500)
+        _ = PacketRewrite.rewriteQuotedDestination(in: &copy, packet: &working, address: Lab.vip, port: 500)
         _ = PacketRewrite.setMACs(in: &copy, destination: Lab.real1MAC, source: Lab.slbInsideMAC)
         _ = ChecksumOffload.recomputeTransportChecksum(&copy, packet: &working)
         _ = ChecksumOffload.completePartial(&copy, checksumStart: packet.transportOffset, checksumOffset: 6)

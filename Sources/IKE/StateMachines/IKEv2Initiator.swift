@@ -16,8 +16,10 @@ public struct IKEv2InitiatorConfiguration: Sendable {
     public var child: ChildSAPolicy
     /// Ask for a virtual address with CP(CFG_REQUEST) INTERNAL_IP4_ADDRESS (§3.15).
     public var requestVirtualAddress: Bool
-    /// Port to float to when a NAT is detected (§2.23, RFC 3948).
+    /// Our port after the float when a NAT is detected (§2.23, RFC 3948: 4500).
     public var natTraversalPort: UInt16
+    /// The peer's port after the float (4500 unless a lab peer listens elsewhere).
+    public var peerNATTraversalPort: UInt16
     public var retransmission: RetransmissionPolicy
     /// COOKIE and INVALID_KE_PAYLOAD retries before giving up (§2.6, §1.2).
     public var maximumInitRetries: Int
@@ -35,6 +37,7 @@ public struct IKEv2InitiatorConfiguration: Sendable {
         self.child = child
         self.requestVirtualAddress = false
         self.natTraversalPort = 4500
+        self.peerNATTraversalPort = 4500
         self.retransmission = .strongSwan
         self.maximumInitRetries = 3
     }
@@ -187,7 +190,7 @@ public struct IKEv2Initiator {
                     return out.actions
                 }
                 if let new = out.rekeyed {
-                    // The peer rekeyed the IKE SA; the old one waits for its D(IKE).
+                    // IKE SA rekeyed (by either end, §2.18): the old SA stays until its D(IKE) completes.
                     state = .established(current: new, retiring: current)
                     return out.actions
                 }
@@ -250,8 +253,8 @@ public struct IKEv2Initiator {
         let ourNAT = NATDetection.translated(p, .natDetectionDestinationIP, crypto: crypto, spiI: a.spiI, spiR: h.spiR, endpoint: configuration.local)
         var local = configuration.local
         var peer = configuration.peer
-        if (peerNAT || ourNAT) && peer.port == 500 {
-            peer.port = configuration.natTraversalPort
+        if (peerNAT || ourNAT) && peer.port != configuration.peerNATTraversalPort {
+            peer.port = configuration.peerNATTraversalPort
             local.port = configuration.natTraversalPort
         }
         var core = IKESACore(weAreOriginalInitiator: true, id: IKESAIdentifier(spiI: a.spiI, spiR: h.spiR), suite: suite, keys: keys,
