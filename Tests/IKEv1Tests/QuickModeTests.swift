@@ -221,6 +221,27 @@ struct QuickModeTests {
         #expect(lab.responder.establishedCount == 1)
     }
 
+    /// A kilobyte phase-1 lifetime counts the SA's own ISAKMP traffic (RFC 2409 App. A): the
+    /// SA ends in the quick mode that takes the octets on the wire past 3 KB.
+    @Test func phase1KilobyteLifetimeIsEnforced() throws {
+        var policy = ISAKMPPolicy.seedPolicies[0]
+        policy.lifetimeKilobytes = 3
+        var lab = Ladder(initiator: initiatorConfiguration(policy: policy))
+        lab.mainMode()
+        #expect(lab.responderActions.established.first?.suite?.lifetimeKilobytes == 3)
+        var octetsBefore = 0
+        while lab.responderActions.deletedISAKMP.isEmpty, lab.wire.count < 100 {
+            octetsBefore = lab.wire.dropFirst(2).reduce(0) { $0 + $1.bytes.count }
+            lab.quickMode()
+        }
+        #expect(lab.responderActions.deletedISAKMP == [.expired])
+        // MM1/MM2 belong to no SA yet; everything else counts.
+        let counted = lab.wire.dropFirst(2).filter { (try? ISAKMPHeader.parse($0.bytes))?.exchange != .informational }
+        #expect(counted.reduce(0) { $0 + $1.bytes.count } >= 3 * 1024)
+        #expect(octetsBefore < 3 * 1024)
+        #expect(lab.responder.count == 0 && lab.initiatorActions.deletedISAKMP == [.deletedByPeer])
+    }
+
     @Test func phase1LifetimeExpiryDeletesTheSA() throws {
         var policy = ISAKMPPolicy.seedPolicies[0]
         policy.lifetime = .seconds(600)

@@ -13,15 +13,18 @@ public struct ISAKMPPolicy: Hashable, Sendable {
     public var group: DHGroup
     /// `lifetime` (IOS default 86400 s).
     public var lifetime: TimeSpan
+    /// A kilobyte lifetime to offer (RFC 2409 App. A life type 2); IOS never offers one.
+    public var lifetimeKilobytes: UInt64?
 
     public init(priority: Int, encryption: EncryptionAlgorithm, keyLength: Int, hash: HashAlgorithm, group: DHGroup,
-                lifetime: TimeSpan = .seconds(86400)) {
+                lifetime: TimeSpan = .seconds(86400), lifetimeKilobytes: UInt64? = nil) {
         self.priority = priority
         self.encryption = encryption
         self.keyLength = keyLength
         self.hash = hash
         self.group = group
         self.lifetime = lifetime
+        self.lifetimeKilobytes = lifetimeKilobytes
     }
 
     /// The policies of the seeds (spec §2.6): 3DES or AES-128/256, MD5/SHA-1/SHA2-256, groups 2/5/14.
@@ -47,6 +50,9 @@ public struct ISAKMPPolicy: Hashable, Sendable {
             .integer(Phase1Attribute.lifeType, ISAKMPLifeType.seconds),
             .integer(Phase1Attribute.lifeDuration, lifetime.wholeSeconds),
         ]
+        if let kb = lifetimeKilobytes {
+            attributes += [.integer(Phase1Attribute.lifeType, ISAKMPLifeType.kilobytes), .integer(Phase1Attribute.lifeDuration, kb)]
+        }
         return ISAKMPTransform(number: number, transformID: IPsecDOI.keyIKE, attributes: attributes)
     }
 
@@ -92,7 +98,7 @@ public struct IKEv1Phase1Suite: Hashable, Sendable, CustomStringConvertible {
     public var hash: HashAlgorithm
     public var group: DHGroup
     public var lifetime: TimeSpan
-    /// Recorded but not enforced: the ISAKMP SA itself carries a few hundred octets a day.
+    /// Counted over the SA's own ISAKMP messages (quick modes, informationals).
     public var lifetimeKilobytes: UInt64?
 
     public var description: String {

@@ -102,6 +102,8 @@ struct IKEv1SA {
     var receivedInitialContact = false
     var replies: [CachedReply] = []
     var pending: PendingRequest?
+    /// ISAKMP octets received and sent by this SA (phase-1 kilobyte lifetime).
+    var octets: UInt64 = 0
     /// Set by an exchange that ends the SA while `Established` is borrowed.
     var closing = false
     /// Initiator only: the PSK and the MM1 SA body we sent.
@@ -155,6 +157,18 @@ struct IKEv1SA {
     /// A datagram for this SA (cookies already matched by the owner).
     mutating func receive(_ datagram: [UInt8], header: ISAKMPHeader, from: IKEEndpoint, to: IKEEndpoint, now: MonotonicTime,
                           context: inout IKEv1Context) -> [IKEv1Action] {
+        var actions = dispatch(datagram, header: header, from: from, to: to, now: now, context: &context)
+        // The phase-1 kilobyte lifetime (RFC 2409 App. A) counts this SA's own ISAKMP octets.
+        octets &+= UInt64(datagram.count)
+        for case .send(let b, _, _) in actions { octets &+= UInt64(b.count) }
+        if case .established(let e) = state, let kb = e.suite.lifetimeKilobytes, octets >= kb.multipliedReportingOverflow(by: 1024).partialValue {
+            actions += deleteAll(reason: .expired, context: &context)
+        }
+        return actions
+    }
+
+    private mutating func dispatch(_ datagram: [UInt8], header: ISAKMPHeader, from: IKEEndpoint, to: IKEEndpoint, now: MonotonicTime,
+                                   context: inout IKEv1Context) -> [IKEv1Action] {
         // A retransmitted request gets the same answer again, no new state (RFC 2408 §5.1).
         if let cached = replies.first(where: { $0.request == datagram }) {
             return [.send(cached.reply, to: from, from: to)]
