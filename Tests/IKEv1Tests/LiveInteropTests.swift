@@ -232,6 +232,10 @@ struct LiveInteropTests {
         #expect(edge.established >= 1 && edge.installed >= 1)
         #expect(edge.echoRequestsAnswered >= 1)
         #expect(edge.log.allSatisfy { !$0.contains("ESP dropped") })
+        // strongSwan's terminate: its DELETEs remove the child and the ISAKMP SA here.
+        #expect(edge.log.contains("delete child deletedByPeer"))
+        #expect(edge.log.contains { $0.hasPrefix("deleteISAKMPSA") && $0.contains("deletedByPeer") })
+        #expect(responder.count == 0)
     }
 
     @Test(.enabled(if: mode == "initiator"))
