@@ -61,6 +61,40 @@ struct DPDTests {
         #expect(lab.responder.count == 0)
     }
 
+    /// Many SAs with their own DPD clocks: following only the announced `.schedule` times, each
+    /// silent peer is declared dead exactly interval + (1 + retries) × retry after it went quiet.
+    @Test func manySAsFollowTheirOwnClocks() throws {
+        let policy = DPDPolicy(interval: .seconds(10), retryInterval: .seconds(2), retries: 1, periodic: true)
+        var responder = IKEv1Responder(configuration: responderConfiguration(dpd: policy), crypto: openSSL)
+        var establishedAt: [ISAKMPCookies: MonotonicTime] = [:]
+        var wake: MonotonicTime?
+        for i in 0..<24 {
+            let now = MonotonicTime.seconds(100 + UInt64(i) * 3 / 2)
+            let local = IKEEndpoint(IPv4Address(192, 0, 2, UInt8(100 + i)), 500)
+            var client = IKEv1Initiator(configuration: initiatorConfiguration(local: local), crypto: openSSL)
+            var pending = client.start(now: now).sent
+            while let m = pending.first {
+                pending.removeFirst()
+                let a = responder.receive(m, from: local, to: gatewayEndpoint, now: now)
+                if let t = a.schedules.last { wake = t }
+                for r in a.sent { pending += client.receive(r, from: gatewayEndpoint, to: local, now: now).sent }
+            }
+            establishedAt[try #require(client.info).cookies] = now
+        }
+        #expect(responder.establishedCount == 24)
+        var deaths: [MonotonicTime] = []
+        var runs = 0
+        while let t = wake, runs < 1000 {
+            runs += 1
+            let a = responder.handleTimers(now: t)
+            deaths += Array(repeating: t, count: a.dead)
+            wake = a.schedules.last
+        }
+        #expect(responder.count == 0)
+        let expected = establishedAt.values.map { $0 + .seconds(10 + 2 * 2) }.sorted()
+        #expect(deaths.sorted() == expected)
+    }
+
     @Test func periodicDPDWithALivePeerKeepsTheSA() throws {
         var lab = Ladder(responder: responderConfiguration(dpd: Self.periodic))
         lab.mainMode()

@@ -46,8 +46,10 @@ public struct IKEv1Responder {
     /// kept for the SA's life so a late duplicate never opens a second one.
     private var mm1Index: [MM1Key: UInt64] = [:]
     private var nextConnectionID = 1
+    /// Each SA's next due time, by CKY-R.
+    private var timers = TimerQueue<UInt64>()
     /// The time last handed out in `.schedule(at:)`; only an earlier one is announced between
-    /// timer runs, so an input costs O(1) instead of a scan of every SA.
+    /// timer runs.
     private var wakeup: MonotonicTime?
 
     struct MM1Key: Hashable {
@@ -118,6 +120,7 @@ public struct IKEv1Responder {
             nextConnectionID += 1
             sas[sa.cookies.responder] = sa
             mm1Index[key] = sa.cookies.responder
+            timers.set(sa.cookies.responder, at: sa.nextWakeup(context: context))
             return actions + rescheduleIfEarlier(sa)
         }
     }
@@ -146,6 +149,7 @@ public struct IKEv1Responder {
     }
 
     private mutating func store(_ sa: IKEv1SA) {
+        timers.set(sa.cookies.responder, at: sa.isClosed ? nil : sa.nextWakeup(context: context))
         if sa.isClosed {
             sas[sa.cookies.responder] = nil
             mm1Index[MM1Key(peer: sa.peer.address, initiatorCookie: sa.cookies.initiator)] = nil
@@ -164,16 +168,16 @@ public struct IKEv1Responder {
 
     // MARK: gateway requests
 
-    /// Expires negotiations and SAs, retransmits, runs DPD. Scans every SA: call it at the
-    /// `.schedule(at:)` times, not per packet.
+    /// Expires negotiations and SAs, retransmits, runs DPD for the SAs that are due (a timer
+    /// heap; O(k log n) for k due SAs).
     public mutating func handleTimers(now: MonotonicTime) -> [IKEv1Action] {
         var actions: [IKEv1Action] = []
-        for key in sas.keys.sorted() {
-            guard var sa = sas[key], let due = sa.nextWakeup(context: context), due <= now else { continue }
+        for key in timers.popDue(now: now) {
+            guard var sa = sas[key] else { continue }
             actions += sa.handleTimers(now: now, context: &context).withoutSchedules
             store(sa)
         }
-        wakeup = sas.values.compactMap { $0.nextWakeup(context: context) }.min()
+        wakeup = timers.earliest()
         return actions + (wakeup.map { [.schedule(at: $0)] } ?? [])
     }
 
