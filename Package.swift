@@ -19,12 +19,13 @@ let package = Package(
         .target(name: "SLBWire", exclude: ["README.md"]),
         .target(name: "SLBConfig", dependencies: ["SLBWire"], exclude: ["README.md"]),
         .target(name: "SLBCore", dependencies: ["SLBWire", "SLBConfig"], exclude: ["README.md"]),
+        .target(name: "SLBCore", dependencies: ["SLBWire", "SLBConfig"]),
         .target(name: "SLBShow", dependencies: ["SLBCore", "SLBConfig", "SLBWire"], exclude: ["README.md"]),
         .target(name: "SLBSimulate", dependencies: ["SLBCore", "SLBConfig", "SLBWire", "SLBShow"],
                 exclude: ["README.md"]),
         .target(name: "IPsecCrypto", exclude: ["README.md"]),
         .target(name: "ESP", dependencies: ["IPsecCrypto", "SLBWire"], exclude: ["README.md"]),
-        .target(name: "IKE", dependencies: ["IPsecCrypto", "ESP", "SLBWire"], exclude: ["README.md"]),
+        .target(name: "IKE", dependencies: ["IPsecCrypto", "ESP", "SLBWire"], exclude: ["README.md", "V1/README.md"]),
 
         // MARK: edge targets
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl",
@@ -63,6 +64,8 @@ let package = Package(
         .testTarget(name: "ESPTests", dependencies: ["ESP", "IPsecCrypto", "CryptoOpenSSL"]),
         .testTarget(name: "IKETests", dependencies: ["IKE", "ESP", "IPsecCrypto", "CryptoOpenSSL", "SLBWire"],
                     exclude: ["Interop"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "IKEv1Tests", dependencies: ["IKE", "ESP", "IPsecCrypto", "CryptoOpenSSL", "SLBWire"],
+                    exclude: ["Fixtures"]),  // read from the source tree via #filePath
         .testTarget(name: "CryptoOpenSSLTests", dependencies: ["CryptoOpenSSL", "IPsecCrypto"]),
         .testTarget(name: "LabTests", dependencies: ["Lab", "Dataplane", "SLBWire"]),
         .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "Lab", "SLBCore", "SLBConfig", "SLBWire",
