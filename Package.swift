@@ -19,7 +19,6 @@ let package = Package(
         .target(name: "SLBWire", exclude: ["README.md"]),
         .target(name: "SLBConfig", dependencies: ["SLBWire"], exclude: ["README.md"]),
         .target(name: "SLBCore", dependencies: ["SLBWire", "SLBConfig"], exclude: ["README.md"]),
-        .target(name: "SLBCore", dependencies: ["SLBWire", "SLBConfig"]),
         .target(name: "SLBShow", dependencies: ["SLBCore", "SLBConfig", "SLBWire"], exclude: ["README.md"]),
         .target(name: "SLBSimulate", dependencies: ["SLBCore", "SLBConfig", "SLBWire", "SLBShow"],
                 exclude: ["README.md"]),
