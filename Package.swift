@@ -25,6 +25,7 @@ let package = Package(
         .target(name: "IPsecCrypto"),
         .target(name: "ESP", dependencies: ["IPsecCrypto", "SLBWire"]),
         .target(name: "IKE", dependencies: ["IPsecCrypto", "ESP", "SLBWire"]),
+        .target(name: "GatewayShow", exclude: ["README.md"]),
 
         // MARK: edge targets
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl",
@@ -35,10 +36,14 @@ let package = Package(
         .target(name: "Dataplane", dependencies: ["CPcap", "SLBCore", "SLBConfig", "SLBWire"],
                 exclude: ["README.md"]),
         .target(name: "Lab", dependencies: ["SLBWire"], exclude: ["README.md"]),
+        .target(name: "ControlSocket", exclude: ["README.md"]),
+        .target(name: "Gateway", dependencies: ["IKE", "ESP", "IPsecCrypto", "CryptoOpenSSL", "SLBWire",
+                                                "GatewayShow", "ControlSocket"], exclude: ["README.md"]),
 
         // MARK: executable
         .executableTarget(name: "slb", dependencies: [
             "SLBWire", "SLBConfig", "SLBCore", "SLBShow", "SLBSimulate", "Lab", "Dataplane",
+            "Gateway", "GatewayShow", "ControlSocket", "IKE",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -57,5 +62,7 @@ let package = Package(
         .testTarget(name: "CryptoOpenSSLTests", dependencies: ["CryptoOpenSSL", "IPsecCrypto"]),
         .testTarget(name: "LabTests", dependencies: ["Lab", "Dataplane", "SLBWire"]),
         .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "Lab", "SLBCore", "SLBConfig", "SLBWire"]),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "GatewayShow", "ControlSocket", "IKE", "ESP",
+                                                         "IPsecCrypto", "CryptoOpenSSL", "SLBWire"]),
     ]
 )

@@ -68,6 +68,8 @@ extension CryptoProvider {
 }
 
 /// Constant-time comparison for AUTH values and ICVs (no early exit on the first difference).
+/// `@inlinable` so ESP's per-packet ICV check is specialised instead of running generically.
+@inlinable
 public func constantTimeEqual(_ a: some Collection<UInt8>, _ b: some Collection<UInt8>) -> Bool {
     guard a.count == b.count else { return false }
     var difference: UInt8 = 0
