@@ -27,6 +27,8 @@ static inline void vpnslb_block_release(struct tpacket_block_desc *b) {
 
 /* setns(2) is declared only under _GNU_SOURCE; call it by number for the network namespace. */
 static inline int vpnslb_setns_net(int fd) { return (int)syscall(SYS_setns, fd, CLONE_NEWNET); }
+/* unshare(2) of the network namespace, likewise by number (used as a capability probe). */
+static inline int vpnslb_unshare_net(void) { return (int)syscall(SYS_unshare, CLONE_NEWNET); }
 
 /* sendmmsg(2) and struct mmsghdr are declared only under _GNU_SOURCE: same layout, by number. */
 struct vpnslb_mmsghdr { struct msghdr msg_hdr; unsigned int msg_len; };

@@ -36,11 +36,22 @@ public enum NetworkNamespace {
         return try result.get()
     }
 
-    /// True when this process may create and enter namespaces (root, /run/netns usable).
-    public static var isAvailable: Bool {
-        geteuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/sbin/ip")
-            || geteuid() == 0 && FileManager.default.isExecutableFile(atPath: "/sbin/ip")
-    }
+    /// True when this process may create and enter network namespaces: root, iproute2 present,
+    /// and the kernel lets a throwaway thread unshare its network namespace (no CAP_SYS_ADMIN,
+    /// e.g. in an unprivileged container, fails here rather than half-way through a test).
+    public static let isAvailable: Bool = {
+        guard geteuid() == 0,
+              ["/usr/sbin/ip", "/sbin/ip"].contains(where: FileManager.default.isExecutableFile) else { return false }
+        let box = ResultBox<Bool>()
+        let done = DispatchSemaphore(value: 0)
+        let thread = Thread {
+            box.result = .success(vpnslb_unshare_net() == 0)
+            done.signal()
+        }
+        thread.start()
+        done.wait()
+        return (try? box.result?.get()) ?? false
+    }()
 }
 
 /// Hands a result from the namespace thread to the waiting caller; the semaphore orders the

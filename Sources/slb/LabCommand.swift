@@ -67,6 +67,7 @@ struct LabCommand: ParsableCommand {
             for n in plan.gatewayNumbers {
                 print("  gateway \(plan.gatewayNamespace(n)): \(plan.gatewayAddress(n).map(String.init(describing:)) ?? "?"), VIP 203.0.113.100 on lo")
             }
+            print("  run the SLB: ip netns exec \(plan.slbNamespace) slb run FILE   (public brc, inside brg)")
             guard let hold else { return }
             print("holding for \(hold) s (Ctrl-C to end early)")
             waitForSignalOrTimeout(seconds: hold)
