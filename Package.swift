@@ -37,13 +37,16 @@ let package = Package(
                 exclude: ["README.md"]),
         .target(name: "Lab", dependencies: ["SLBWire"], exclude: ["README.md"]),
         .target(name: "ControlSocket", exclude: ["README.md"]),
+        .target(name: "Runtime", dependencies: ["Dataplane", "ControlSocket", "SLBCore", "SLBConfig", "SLBShow", "SLBWire",
+                                                .product(name: "Logging", package: "swift-log")],
+                exclude: ["README.md"]),
         .target(name: "Gateway", dependencies: ["IKE", "ESP", "IPsecCrypto", "CryptoOpenSSL", "SLBWire",
                                                 "GatewayShow", "ControlSocket"], exclude: ["README.md"]),
 
         // MARK: executable
         .executableTarget(name: "slb", dependencies: [
             "SLBWire", "SLBConfig", "SLBCore", "SLBShow", "SLBSimulate", "Lab", "Dataplane",
-            "Gateway", "GatewayShow", "ControlSocket", "IKE",
+            "Gateway", "GatewayShow", "ControlSocket", "IKE", "Runtime",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -62,6 +65,9 @@ let package = Package(
         .testTarget(name: "CryptoOpenSSLTests", dependencies: ["CryptoOpenSSL", "IPsecCrypto"]),
         .testTarget(name: "LabTests", dependencies: ["Lab", "Dataplane", "SLBWire"]),
         .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "Lab", "SLBCore", "SLBConfig", "SLBWire"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Dataplane", "Lab", "ControlSocket", "SLBCore",
+                                                         "SLBConfig", "SLBShow", "SLBWire",
+                                                         .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "GatewayShow", "ControlSocket", "IKE", "ESP",
                                                          "IPsecCrypto", "CryptoOpenSSL", "SLBWire"]),
     ]

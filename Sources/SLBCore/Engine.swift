@@ -10,7 +10,8 @@ import SLBWire
 /// driven by `expire`, health by `probeResult`, the CLI by `clearConnections`,
 /// `clearCounters` and `snapshot`. See README.md for the IOS semantics it follows.
 public final class Engine {
-    public let configuration: SLBConfiguration
+    /// Replaced as a whole by `reconfigure(to:now:)` (reload, `slb configure`).
+    public internal(set) var configuration: SLBConfiguration
 
     // The engine has one owner and no re-entrant paths, so the per-packet state skips the
     // runtime exclusivity checks (a third of an established decision's time otherwise);
@@ -26,7 +27,7 @@ public final class Engine {
     @exclusivity(unchecked) var sticky: StickyTable
     @exclusivity(unchecked) var counters = EngineCounters()
     var pendingEvents: [EngineEvent] = []
-    let targets: [ProbeTarget]
+    var targets: [ProbeTarget]
 
     /// Builds farms/reals/vservers/sticky groups from a configuration that SLBConfig has
     /// already validated. Reals and vservers start in their configured admin state
