@@ -19,7 +19,8 @@ public final class Engine {
     @exclusivity(unchecked) var reals: [RealServerRuntime] = []
     @exclusivity(unchecked) var farms: [ServerFarmRuntime] = []
     @exclusivity(unchecked) var vservers: [VirtualServerRuntime] = []
-    /// In-service vservers in match priority: exact port before `any`, then configuration order.
+    /// Vservers in match priority: exact port before `any`, then configuration order
+    /// (out-of-service ones only match their existing connections).
     @exclusivity(unchecked) var matchers: [VServerMatcher] = []
     var stickyDomains: [StickyDomain] = []
     var probeStates: [ProbeInstance] = []
@@ -110,7 +111,8 @@ public final class Engine {
         }
         // The connection key holds the vserver in 16 bits; configurations beyond that are
         // not matched rather than aliased.
-        let keyable = vservers.indices.filter { $0 <= Int(UInt16.max) && vservers[$0].inService }
+        // Out-of-service vservers stay in the list so their existing connections drain.
+        let keyable = vservers.indices.filter { $0 <= Int(UInt16.max) }
         let exact = keyable.filter { vservers[$0].port != nil }
         let wildcard = keyable.filter { vservers[$0].port == nil }
         matchers = (exact + wildcard).map { VServerMatcher(vservers[$0], index: $0) }
@@ -194,6 +196,7 @@ struct VServerMatcher {
     let hasPort: Bool
     let port: UInt16
     let hasClients: Bool
+    let inService: Bool
     let vserver: Int
 
     init(_ runtime: VirtualServerRuntime, index: Int) {
@@ -203,6 +206,7 @@ struct VServerMatcher {
         hasPort = runtime.port != nil
         port = runtime.port ?? 0
         hasClients = !runtime.clients.isEmpty
+        inService = runtime.inService
         vserver = index
     }
 
