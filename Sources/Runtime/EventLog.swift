@@ -101,3 +101,37 @@ public struct JSONLinesLogHandler: LogHandler {
         return out
     }
 }
+
+/// Text lines in the style of the rest of `slb run`'s log: the dotted event name, then
+/// `key=value` pairs (the `slb.` prefix dropped, the event name already carries it) with the
+/// object first: `slb.real.down real=198.51.100.12 farm=VPN3 reason=probe GW-PING`.
+public struct TextLogHandler: LogHandler {
+    public var metadata: Logger.Metadata = [:]
+    public var logLevel: Logger.Level = .info
+    let write: @Sendable (String) -> Void
+
+    /// Keys printed first, in this order; the rest follow sorted.
+    static let leadingKeys = ["slb.real", "slb.farm", "slb.vserver", "slb.reason", "slb.connections"]
+
+    public init(write: @escaping @Sendable (String) -> Void) { self.write = write }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        write(Self.line(message: event.message.description,
+                        metadata: self.metadata.merging(event.metadata ?? [:]) { _, new in new }))
+    }
+
+    static func line(message: String, metadata: Logger.Metadata) -> String {
+        let keys = leadingKeys.filter { metadata[$0] != nil }
+            + metadata.keys.filter { !leadingKeys.contains($0) }.sorted()
+        let pairs = keys.map { key -> String in
+            let short = key.hasPrefix("slb.") ? String(key.dropFirst(4)) : key
+            return "\(short)=\(metadata[key].map { "\($0)" } ?? "")"
+        }
+        return ([message] + pairs).joined(separator: " ")
+    }
+}

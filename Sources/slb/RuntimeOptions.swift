@@ -30,7 +30,7 @@ struct RuntimeOptions: ParsableArguments {
         let format = logFormat
         LoggingSystem.bootstrap { label in
             switch format {
-            case .text: StreamLogHandler.standardError(label: label)
+            case .text: TextLogHandler { line in FileHandle.standardError.write(Data((line + "\n").utf8)) }
             case .json: JSONLinesLogHandler(label: label) { line in FileHandle.standardError.write(Data((line + "\n").utf8)) }
             }
         }
