@@ -193,6 +193,35 @@ struct LabIntegrationTests {
 
         let running = try Self.ask(.runningConfig(all: false), lab)
         #expect(running.text.contains("real 198.51.100.11"))
+
+        // slb cli on a pipe: IOS prompts, a show, and an edit applied at `end`.
+        let cli = Process()
+        cli.executableURL = URL(fileURLWithPath: try #require(SLBBinary.path))
+        cli.arguments = ["cli", "--control", Self.control(lab)]
+        let input = Pipe(), output = Pipe()
+        cli.standardInput = input
+        cli.standardOutput = output
+        cli.standardError = output
+        try cli.run()
+        input.fileHandleForWriting.write(Data("sh ip slb reals\nconf t\nip slb serverfarm VPN3\nreal 198.51.100.13\nweight 5\nend\nexit\n".utf8))
+        try input.fileHandleForWriting.close()
+        let transcript = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        cli.waitUntilExit()
+        #expect(cli.terminationStatus == 0, "\(transcript)")
+        for expected in ["slb# sh ip slb reals", "198.51.100.13", "slb(config)# ip slb serverfarm VPN3",
+                         "slb(config-slb-sfarm)# real 198.51.100.13", "slb(config-slb-real)# weight 5", "% applied"] {
+            #expect(transcript.contains(expected), "\(expected) missing: \(transcript)")
+        }
+        let weights = try ShowJSON.decode(ShowDocument.self, from: try Self.ask(.show(["reals", "--json"]), lab).text)
+        #expect(weights.reals?.first { $0.address == IPv4Address(198, 51, 100, 13) }?.weight == 5)
+
+        // SIGHUP (to the process this test started) reloads the file.
+        try Self.farm(order: [1, 2, 3], weights: [2, 2, 2]).write(to: config, atomically: true, encoding: .utf8)
+        kill(slb.process.processIdentifier, SIGHUP)
+        #expect(slb.waitFor("slb.reload.sighup", seconds: 3), "\(slb.log)")
+        let reloaded = try ShowJSON.decode(ShowDocument.self, from: try Self.ask(.show(["reals", "--json"]), lab).text)
+        #expect(reloaded.reals?.allSatisfy { $0.weight == 2 } == true)
+
         #expect(slb.terminate() == 0, "\(slb.log)")
         #expect(slb.log.contains("slb.reload.applied"))
     }
