@@ -173,6 +173,8 @@ struct PagedListing {
     let request: ShowRequest
     let reply: (ControlAnswer) -> Void
     var cursor: TableCursor? = .start
+    /// The engine's table generation the walk started in; a reload in between restarts it.
+    var generation: Int?
     var connections: [ConnectionSnapshot] = []
     var sticky: [StickySnapshot] = []
 
@@ -188,6 +190,12 @@ struct PagedListing {
 
     /// Copies one page; true when the walk is complete.
     mutating func advance(engine: Engine, limit: Int, now: MonotonicTime) -> Bool {
+        if let generation, generation != engine.tableGeneration {
+            cursor = .start
+            connections = []
+            sticky = []
+        }
+        generation = engine.tableGeneration
         guard let at = cursor else { return true }
         switch request.table {
         case .sticky(let client):

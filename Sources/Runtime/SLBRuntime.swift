@@ -27,6 +27,10 @@ public final class SLBRuntime: ForwardingLoopHook, @unchecked Sendable {
     private let writer = DispatchQueue(label: "slb-state-writer")
     private var nextMetrics = MonotonicTime.zero
     private var nextSave: MonotonicTime?
+    /// The periodic save in progress: a page of slots per iteration, then written off-thread.
+    private var export: StateExport?
+    /// Slots copied per iteration by the periodic save (as `ControlService.defaultPageSlots`).
+    public static let exportPageSlots = 4096
 
     public init(control: ControlService, logger: Logger, metrics: MetricsServer?, stateFile: String?,
                 dataplane: @escaping () -> ForwarderCounters = { ForwarderCounters() }) {
@@ -46,7 +50,7 @@ public final class SLBRuntime: ForwardingLoopHook, @unchecked Sendable {
     public func requestReload() { reloadRequested.store(true, ordering: .releasing) }
 
     public var descriptor: Int32? { control.server?.fileDescriptor }
-    public var isBusy: Bool { control.isBusy || reloadRequested.load(ordering: .acquiring) }
+    public var isBusy: Bool { control.isBusy || export != nil || reloadRequested.load(ordering: .acquiring) }
 
     public func iteration(engine: Engine, now: MonotonicTime) -> Bool {
         if reloadRequested.exchange(false, ordering: .acquiringAndReleasing) {
@@ -60,23 +64,38 @@ public final class SLBRuntime: ForwardingLoopHook, @unchecked Sendable {
             metrics.publish(renderMetrics(engine: engine, now: now))
             nextMetrics = now + Self.metricsPeriod
         }
-        if let stateFile {
-            if let due = nextSave, now >= due {
-                let state = engine.exportState(now: now)
-                writer.async { [logger] in
-                    do { try StateFile.write(state, to: stateFile) } catch {
-                        logger.error("slb.state.write_failed", metadata: ["slb.reason": "\(error)"])
-                    }
-                }
-                nextSave = now + Self.statePeriod
-            } else if nextSave == nil {
-                nextSave = now + Self.statePeriod
-            }
-        }
+        if let stateFile { periodicSave(engine: engine, now: now, path: stateFile) }
         return renumbered
     }
 
     public func event(_ event: EngineEvent, now: MonotonicTime) { events.record(event) }
+
+    /// Every `statePeriod`: copy the tables a page per iteration (a reload in between
+    /// restarts the copy: the engine notices its table generation changed), then encode and
+    /// write on the writer queue.
+    private func periodicSave(engine: Engine, now: MonotonicTime, path: String) {
+        guard var current = export else {
+            if let due = nextSave, now >= due {
+                export = engine.beginStateExport()
+                nextSave = now + Self.statePeriod
+            } else if nextSave == nil {
+                nextSave = now + Self.statePeriod
+            }
+            return
+        }
+        engine.continueStateExport(&current, limit: Self.exportPageSlots, now: now)
+        guard current.isComplete else {
+            export = current
+            return
+        }
+        export = nil
+        let state = current.state
+        writer.async { [logger] in
+            do { try StateFile.write(state, to: path) } catch {
+                logger.error("slb.state.write_failed", metadata: ["slb.reason": "\(error)"])
+            }
+        }
+    }
 
     public func renderMetrics(engine: Engine, now: MonotonicTime) -> String {
         let counters = dataplane()

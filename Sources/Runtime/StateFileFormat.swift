@@ -51,6 +51,8 @@ public enum StateFileFormat {
 
     public static func encode(_ state: EngineState, writtenAt: UInt64) -> [UInt8] {
         var payload = ByteWriter()
+        payload.bytes.reserveCapacity(64 + state.connections.count * connectionLength + state.sticky.count * 32
+                                      + (state.reals.count + state.vservers.count) * 48)
         payload.u32(UInt32(state.reals.count))
         for real in state.reals {
             payload.string(real.farm)
@@ -205,9 +207,16 @@ extension EngineState {
 struct ByteWriter {
     var bytes: [UInt8] = []
     mutating func u8(_ v: UInt8) { bytes.append(v) }
-    mutating func u16(_ v: UInt16) { bytes.append(UInt8(v >> 8)); bytes.append(UInt8(v & 0xFF)) }
-    mutating func u32(_ v: UInt32) { u16(UInt16(v >> 16)); u16(UInt16(v & 0xFFFF)) }
-    mutating func u64(_ v: UInt64) { u32(UInt32(v >> 32)); u32(UInt32(v & 0xFFFF_FFFF)) }
+    mutating func u16(_ v: UInt16) { integer(UInt64(v), 2) }
+    mutating func u32(_ v: UInt32) { integer(UInt64(v), 4) }
+    mutating func u64(_ v: UInt64) { integer(v, 8) }
+    private mutating func integer(_ v: UInt64, _ width: Int) {
+        var shift = (width - 1) * 8
+        while shift >= 0 {
+            bytes.append(UInt8(truncatingIfNeeded: v >> UInt64(shift)))
+            shift -= 8
+        }
+    }
     mutating func string(_ s: String) {
         let utf8 = Array(s.utf8.prefix(Int(UInt16.max)))
         u16(UInt16(utf8.count))
@@ -225,16 +234,22 @@ struct ByteReader {
         defer { offset += n }
         return bytes[offset..<(offset + n)]
     }
-    mutating func u8() throws(StateFileFormat.DecodeError) -> UInt8 { try take(1).first ?? 0 }
-    mutating func u16() throws(StateFileFormat.DecodeError) -> UInt16 {
-        try take(2).reduce(0) { $0 << 8 | UInt16($1) }
+    /// Big-endian, `width` octets; index arithmetic rather than slices keeps debug builds fast.
+    private mutating func integer(_ width: Int) throws(StateFileFormat.DecodeError) -> UInt64 {
+        guard bytes.count - offset >= width else { throw .truncated(at: offset) }
+        var value: UInt64 = 0
+        var i = offset
+        while i < offset + width {
+            value = value << 8 | UInt64(bytes[i])
+            i += 1
+        }
+        offset += width
+        return value
     }
-    mutating func u32() throws(StateFileFormat.DecodeError) -> UInt32 {
-        try take(4).reduce(0) { $0 << 8 | UInt32($1) }
-    }
-    mutating func u64() throws(StateFileFormat.DecodeError) -> UInt64 {
-        try take(8).reduce(0) { $0 << 8 | UInt64($1) }
-    }
+    mutating func u8() throws(StateFileFormat.DecodeError) -> UInt8 { UInt8(try integer(1)) }
+    mutating func u16() throws(StateFileFormat.DecodeError) -> UInt16 { UInt16(try integer(2)) }
+    mutating func u32() throws(StateFileFormat.DecodeError) -> UInt32 { UInt32(try integer(4)) }
+    mutating func u64() throws(StateFileFormat.DecodeError) -> UInt64 { try integer(8) }
     mutating func string() throws(StateFileFormat.DecodeError) -> String {
         let length = Int(try u16())
         guard let text = String(validating: try take(length), as: UTF8.self) else { throw .invalid("UTF-8 string") }

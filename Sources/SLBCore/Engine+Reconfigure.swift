@@ -108,6 +108,7 @@ extension Engine {
         counters = other.counters
         pendingEvents += other.pendingEvents
         targets = other.targets
+        tableGeneration += 1
     }
 }
 

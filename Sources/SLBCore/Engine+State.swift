@@ -143,6 +143,23 @@ public struct StateImportReport: Hashable, Sendable {
     public var totalStickyDropped: Int { stickyDropped.values.reduce(0, +) }
 }
 
+/// A paged export (`Engine.beginStateExport`, `continueStateExport`).
+public struct StateExport: Sendable {
+    public internal(set) var state: EngineState
+    /// Sticky slot → (record index, key at copy time).
+    var stickyRecord: [Int32: (index: Int, key: UInt64)] = [:]
+    var stickyCursor: TableCursor? = .start
+    var connectionCursor: TableCursor? = .start
+    let generation: Int
+
+    init(state: EngineState, generation: Int) {
+        self.state = state
+        self.generation = generation
+    }
+
+    public var isComplete: Bool { stickyCursor == nil && connectionCursor == nil }
+}
+
 public enum StateImportError: Error, Hashable, Sendable {
     /// Imports rebuild the tables' lists in time order, which needs empty tables.
     case tablesNotEmpty
@@ -154,30 +171,68 @@ extension Engine {
         reals.map { RealIdentity(farm: farms[$0.farm].name, address: $0.address, port: $0.port) }
     }
 
-    /// Copies both tables (O(table); the runtime calls it between batches).
+    /// Copies both tables at once (O(table)): for reload and for the last save at SIGTERM,
+    /// when forwarding is stopped. The periodic save uses `continueStateExport` in pages.
     public func exportState(now: MonotonicTime) -> EngineState {
-        var state = EngineState(reals: realIdentities, vservers: configuration.vservers.map(VServerIdentity.init))
-        var stickyRecord: [Int32: Int] = [:]
-        for (index, slot) in sticky.slots.enumerated() where slot.isInUse {
-            guard stickyDomains.indices.contains(slot.domain), let identity = domainIdentity(slot.domain) else { continue }
-            let expiresIn: TimeSpan? = slot.references > 0 ? nil : MonotonicTime(nanoseconds: slot.expiresAt) - now
-            stickyRecord[Int32(index)] = state.sticky.count
-            state.sticky.append(StickyRecord(domain: identity, client: IPv4Address(slot.client),
-                                             netmask: IPv4Mask(slot.mask) ?? .host, real: Int(slot.real),
-                                             expiresIn: expiresIn))
+        var export = beginStateExport()
+        continueStateExport(&export, limit: Int.max, now: now)
+        return export.state
+    }
+
+    /// An export in progress: identities first, then sticky slots, then connection slots,
+    /// a page per call, so a periodic save of a large table never stalls forwarding.
+    public func beginStateExport() -> StateExport {
+        StateExport(state: EngineState(reals: realIdentities, vservers: configuration.vservers.map(VServerIdentity.init)),
+                    generation: tableGeneration)
+    }
+
+    /// Copies up to `limit` more slots into `export`. A connection whose sticky object was
+    /// not copied (created after the sticky pass, or its slot reused since) is saved without
+    /// its binding rather than with a wrong one: the key is checked, not just the slot.
+    public func continueStateExport(_ export: inout StateExport, limit: Int, now: MonotonicTime) {
+        // A reconfiguration rebuilt the tables (and maybe renumbered the reals): start over.
+        if export.generation != tableGeneration { export = beginStateExport() }
+        var budget = max(1, limit)
+        if let at = export.stickyCursor {
+            let slots = sticky.slots
+            var index = max(0, at.slot)
+            let end = index + min(budget, slots.count - index)
+            while index < end {
+                defer { index += 1 }
+                let slot = slots[index]
+                guard slot.isInUse, let identity = domainIdentity(slot.domain) else { continue }
+                let expiresIn: TimeSpan? = slot.references > 0 ? nil : MonotonicTime(nanoseconds: slot.expiresAt) - now
+                export.stickyRecord[Int32(index)] = (export.state.sticky.count, slot.key)
+                export.state.sticky.append(StickyRecord(domain: identity, client: IPv4Address(slot.client),
+                                                        netmask: IPv4Mask(slot.mask) ?? .host, real: Int(slot.real),
+                                                        expiresIn: expiresIn))
+            }
+            budget -= max(0, end - at.slot)
+            export.stickyCursor = end < slots.count ? TableCursor(slot: end) : nil
+            if export.stickyCursor != nil || budget <= 0 { return }
         }
-        state.connections.reserveCapacity(connections.count)
-        for slot in connections.slots where slot.isInUse {
-            state.connections.append(ConnectionRecord(
+        guard let at = export.connectionCursor else { return }
+        let slots = connections.slots
+        var index = max(0, at.slot)
+        let end = index + min(budget, slots.count - index)
+        while index < end {
+            defer { index += 1 }
+            let slot = slots[index]
+            guard slot.isInUse else { continue }
+            var stickyRecord: Int?
+            if slot.sticky != noIndex, let (record, key) = export.stickyRecord[slot.sticky],
+               sticky.slots.indices.contains(Int(slot.sticky)), sticky.slots[Int(slot.sticky)].key == key {
+                stickyRecord = record
+            }
+            export.state.connections.append(ConnectionRecord(
                 vserver: slot.key.vserver, ipProtocol: IPProtocol(rawValue: slot.key.ipProtocol),
                 client: IPv4Address(slot.key.client), clientPort: slot.key.clientPort,
                 vip: IPv4Address(slot.key.vip), vipPort: slot.key.vipPort, real: Int(slot.real),
-                sticky: slot.sticky == noIndex ? nil : stickyRecord[slot.sticky],
-                established: slot.isEstablished, viaSticky: slot.isSticky,
+                sticky: stickyRecord, established: slot.isEstablished, viaSticky: slot.isSticky,
                 age: now - MonotonicTime(nanoseconds: slot.created),
                 idle: now - MonotonicTime(nanoseconds: slot.lastSeen), packets: slot.packets))
         }
-        return state
+        export.connectionCursor = end < slots.count ? TableCursor(slot: end) : nil
     }
 
     /// Restores exported tables into this engine's (empty) tables. Every record is checked

@@ -28,6 +28,9 @@ public final class Engine {
     @exclusivity(unchecked) var sticky: StickyTable
     @exclusivity(unchecked) var counters = EngineCounters()
     var pendingEvents: [EngineEvent] = []
+    /// Bumped by each `reconfigure`: the tables were rebuilt, so slot cursors of incremental
+    /// walks (`connectionRows(after:)`, state export) taken before no longer apply.
+    public internal(set) var tableGeneration = 0
     var targets: [ProbeTarget]
 
     /// Builds farms/reals/vservers/sticky groups from a configuration that SLBConfig has

@@ -115,3 +115,53 @@ struct EngineStateTests {
         #expect(throws: StateImportError.tablesNotEmpty) { try engine.importState(engine.exportState(now: t(20)), now: t(20)) }
     }
 }
+
+/// The periodic save copies the tables a page per loop iteration.
+@Suite("Engine paged state export")
+struct PagedExportTests {
+    static func export(_ engine: Engine, limit: Int, now: MonotonicTime, between: (Int) -> Void = { _ in }) -> EngineState {
+        var export = engine.beginStateExport()
+        var pages = 0
+        while !export.isComplete && pages < 100_000 {
+            engine.continueStateExport(&export, limit: limit, now: now)
+            between(pages)
+            pages += 1
+        }
+        return export.state
+    }
+
+    @Test("pages of any size give the one-shot export", arguments: [1, 5, 64, 1 << 20])
+    func pagesEqualOneShot(limit: Int) {
+        let (engine, _) = EngineStateTests.loaded()
+        #expect(Self.export(engine, limit: limit, now: t(20)) == engine.exportState(now: t(20)))
+    }
+
+    @Test("a sticky slot reused between pages is never saved as another client's binding")
+    func reusedStickySlot() throws {
+        let (engine, _) = EngineStateTests.loaded(ipsecConfiguration(sticky: 10, idle: 60))
+        // Sticky pass first (30 slots at 64 per page), then churn: every client's connections
+        // idle out, their objects expire, new clients take the freed sticky slots.
+        let state = Self.export(engine, limit: 31, now: t(20)) { page in
+            guard page == 0 else { return }
+            _ = engine.expire(now: t(200))
+            _ = engine.expire(now: t(211))
+            #expect(engine.tableFootprint.sticky == 0)
+            for n in 100..<130 { _ = engine.decide(.udp(client(UInt8(n)), 500, to: vip, 500), now: t(211)) }
+        }
+        for record in state.connections {
+            guard let s = record.sticky else { continue }
+            #expect(state.sticky[s].client == record.client, "connection \(record.client) saved with \(state.sticky[s].client)'s binding")
+        }
+        #expect(state.connections.contains { $0.client == client(100) && $0.sticky == nil })
+    }
+
+    @Test("a reconfiguration during an export restarts it: no mixed slots")
+    func reconfiguredMidExport() {
+        let (engine, _) = EngineStateTests.loaded()
+        let state = Self.export(engine, limit: 16, now: t(20)) { page in
+            if page == 3 { _ = engine.reconfigure(to: ipsecConfiguration(weights: [8, 8, 8, 8]), now: t(20)) }
+        }
+        #expect(state == engine.exportState(now: t(20)))
+        #expect(Set(state.connections.map { "\($0.vserver) \($0.client) \($0.clientPort)" }).count == state.connections.count)
+    }
+}
