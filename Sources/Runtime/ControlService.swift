@@ -155,9 +155,17 @@ public final class ControlService {
                 .joined(separator: "\n")))
             return false
         }
+        let previousMatch = Set(running.vservers.map { ServiceMatch($0) })
         let report = engine.reconfigure(to: configuration, now: now)
         running = configuration
-        let summary = ConfigurationChange.summary(report)
+        var summary = ConfigurationChange.summary(report)
+        // The packet socket's BPF filter and the nftables table were built from the start-up
+        // vservers; new VIPs or services reach the engine only after a restart.
+        let added = Set(configuration.vservers.map { ServiceMatch($0) }).subtracting(previousMatch)
+        if !added.isEmpty {
+            logger.warning("slb.reload.filter_stale", metadata: ["slb.vservers": "\(added.count)"])
+            summary += "\n% note: new vserver VIPs/services need a restart to reach the packet filter"
+        }
         logger.notice("slb.reload.applied", metadata: [
             "slb.file": "\(source)", "slb.connections": "\(report.restore.connectionsRestored)",
             "slb.dropped": "\(report.restore.totalConnectionsDropped)", "slb.purged": "\(report.purgedConnections)",
@@ -223,5 +231,18 @@ struct PagedListing {
         } catch {
             reply(.failure("% cannot render: \(error)"))
         }
+    }
+}
+
+/// What the packet filter matches for a vserver: VIP under its mask, protocol, port.
+struct ServiceMatch: Hashable {
+    let address: UInt32
+    let mask: UInt32
+    let service: VirtualService
+
+    init(_ vserver: VirtualServer) {
+        address = vserver.address.value & vserver.mask.value
+        mask = vserver.mask.value
+        service = vserver.service
     }
 }
