@@ -151,7 +151,7 @@ public final class ForwardingLoop<RX: PacketIO, TX: PacketIO>: @unchecked Sendab
     }
 
     private func emit(_ event: EngineEvent, _ now: MonotonicTime) {
-        if let hook { hook.event(event, now: now) } else { log(describe(event)) }
+        if let hook { hook.event(event, now: now) } else { log(line(for: event)) }
     }
 
     private func refreshNeighbours() {
@@ -159,7 +159,7 @@ public final class ForwardingLoop<RX: PacketIO, TX: PacketIO>: @unchecked Sendab
         forwarder.updateNeighbours(NeighbourTable.parse(text, device: neighbourDevice))
     }
 
-    func describe(_ event: EngineEvent) -> String {
+    func line(for event: EngineEvent) -> String {
         switch event {
         case .realDown(_, let address, let farm, let reason, _): "\(event.name) real=\(address) farm=\(farm) reason=\(reason)"
         case .realUp(_, let address, let farm, _): "\(event.name) real=\(address) farm=\(farm)"
