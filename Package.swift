@@ -23,9 +23,8 @@ let package = Package(
         .target(name: "SLBSimulate", dependencies: ["SLBCore", "SLBConfig", "SLBWire", "SLBShow"],
                 exclude: ["README.md"]),
         .target(name: "IPsecCrypto"),
-        .target(name: "ESP", dependencies: ["IPsecCrypto", "SLBWire"]),
-        .target(name: "IKE", dependencies: ["IPsecCrypto", "ESP", "SLBWire"]),
-        .target(name: "GatewayShow", exclude: ["README.md"]),
+        .target(name: "ESP", dependencies: ["IPsecCrypto", "SLBWire"], exclude: ["README.md"]),
+        .target(name: "IKE", dependencies: ["IPsecCrypto", "ESP", "SLBWire"], exclude: ["README.md"]),
 
         // MARK: edge targets
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl",
@@ -36,12 +35,9 @@ let package = Package(
         .target(name: "Dataplane", dependencies: ["CPcap", "SLBCore", "SLBConfig", "SLBWire"],
                 exclude: ["README.md"]),
         .target(name: "Lab", dependencies: ["SLBWire"], exclude: ["README.md"]),
-        .target(name: "ControlSocket", exclude: ["README.md"]),
         .target(name: "Runtime", dependencies: ["Dataplane", "ControlSocket", "SLBCore", "SLBConfig", "SLBShow", "SLBWire",
                                                 .product(name: "Logging", package: "swift-log")],
                 exclude: ["README.md"]),
-        .target(name: "Gateway", dependencies: ["IKE", "ESP", "IPsecCrypto", "CryptoOpenSSL", "SLBWire",
-                                                "GatewayShow", "ControlSocket"], exclude: ["README.md"]),
 
         // MARK: executable
         .executableTarget(name: "slb", dependencies: [
@@ -50,6 +46,13 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+
+        // MARK: embedded gateway: show tables (pure), control socket and gateway (edge)
+        .target(name: "GatewayShow", exclude: ["README.md"]),
+        .target(name: "ControlSocket", exclude: ["README.md"]),
+        .target(name: "Gateway", dependencies: ["IKE", "ESP", "IPsecCrypto", "CryptoOpenSSL", "SLBWire",
+                                                "GatewayShow", "ControlSocket",
+                                                .product(name: "Logging", package: "swift-log")], exclude: ["README.md"]),
 
         // MARK: tests
         .testTarget(name: "SLBWireTests", dependencies: ["SLBWire"]),
@@ -61,7 +64,8 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "SLBSimulateTests", dependencies: ["SLBSimulate", "SLBShow", "SLBCore", "SLBConfig", "SLBWire"]),
         .testTarget(name: "ESPTests", dependencies: ["ESP", "IPsecCrypto", "CryptoOpenSSL"]),
-        .testTarget(name: "IKETests", dependencies: ["IKE", "ESP", "IPsecCrypto", "CryptoOpenSSL"]),
+        .testTarget(name: "IKETests", dependencies: ["IKE", "ESP", "IPsecCrypto", "CryptoOpenSSL", "SLBWire"],
+                    exclude: ["Interop"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CryptoOpenSSLTests", dependencies: ["CryptoOpenSSL", "IPsecCrypto"]),
         .testTarget(name: "LabTests", dependencies: ["Lab", "Dataplane", "SLBWire"]),
         .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "Lab", "SLBCore", "SLBConfig", "SLBWire",

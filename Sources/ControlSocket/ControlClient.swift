@@ -12,8 +12,21 @@ public enum ControlClient {
         UnixSocket.setTimeouts(fd, milliseconds: timeoutMilliseconds)
         let rc = UnixSocket.withSockaddr(&addr) { connect(fd, $0, $1) }
         guard rc == 0 else { throw ControlSocketError(.connect, errno: errno, path) }
-        try UnixSocket.writeAll(fd, ControlFrame.encode(.ok, body))
-        let frame = try UnixSocket.readFrame(fd)
+        let sendError: ControlSocketError?
+        do {
+            try UnixSocket.writeAll(fd, ControlFrame.encode(.ok, body))
+            sendError = nil
+        } catch {
+            // A server that refuses us answers and closes without reading: its answer may
+            // still be waiting, so read before reporting the failed send.
+            sendError = error
+        }
+        let frame: [UInt8]
+        do {
+            frame = try UnixSocket.readFrame(fd)
+        } catch {
+            throw sendError ?? error
+        }
         guard let (status, answer) = ControlFrame.decode(frame) else {
             throw ControlSocketError(.protocolError, "malformed answer")
         }

@@ -17,6 +17,8 @@ public final class ControlServer {
     public private(set) var errorCount: UInt64 = 0
     /// A client gets this long to send its request and read the answer.
     public static let exchangeTimeoutMilliseconds = 1000
+    /// What a refused peer may make us read before its connection is closed.
+    static let refusedDrainLimit = 64 * 1024
 
     public init(path: String) throws(ControlSocketError) {
         self.path = path
@@ -77,6 +79,10 @@ public final class ControlServer {
         guard Self.peerUID(client) == 0 else {
             refusedCount += 1
             try? UnixSocket.writeAll(client, ControlFrame.encode(.refused, Array("permission denied: root only".utf8)))
+            // Closing with the request unread would send a RST that can destroy the answer
+            // before the client reads it; finish our side and drain a little first.
+            shutdown(client, Int32(SHUT_WR))
+            UnixSocket.discard(client, upTo: Self.refusedDrainLimit)
             return
         }
         do {

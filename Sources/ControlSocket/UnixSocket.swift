@@ -45,6 +45,18 @@ enum UnixSocket {
         }
     }
 
+    /// Reads and drops up to `limit` octets (until EOF, error or timeout).
+    static func discard(_ fd: Int32, upTo limit: Int) {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        var total = 0
+        while total < limit {
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return }
+            total += n
+        }
+    }
+
     /// Reads one frame (length prefix first, then the rest), bounded by `maximumBodyLength`.
     static func readFrame(_ fd: Int32) throws(ControlSocketError) -> [UInt8] {
         var frame = try readExactly(fd, 4)

@@ -17,6 +17,8 @@ final class FetchedAlgorithms: @unchecked Sendable {
     private let cbcCiphers: [Int: OpaquePointer]      // by key length, AES-CBC
     private let gcmCiphers: [Int: OpaquePointer]      // by key length, AES-GCM
     let tripleDESCBC: OpaquePointer?
+    /// The HMAC implementation (EVP_MAC), for keyed per-SA MAC contexts.
+    let hmac: OpaquePointer?
 
     /// The process-wide table (a global `let` is initialised once, thread-safely).
     static let shared = FetchedAlgorithms()
@@ -37,6 +39,7 @@ final class FetchedAlgorithms: @unchecked Sendable {
         self.gcmCiphers = gcm
         // 3DES lives in the default provider; single DES would need the legacy one (spec §4.1).
         self.tripleDESCBC = EVP_CIPHER_fetch(nil, "DES-EDE3-CBC", nil)
+        self.hmac = EVP_MAC_fetch(nil, "HMAC", nil)
         _ = drainOpenSSLErrors()
     }
 
@@ -45,6 +48,7 @@ final class FetchedAlgorithms: @unchecked Sendable {
         for c in cbcCiphers.values { EVP_CIPHER_free(c) }
         for c in gcmCiphers.values { EVP_CIPHER_free(c) }
         EVP_CIPHER_free(tripleDESCBC)
+        EVP_MAC_free(hmac)
     }
 
     func digest(_ algorithm: HashAlgorithm) -> OpaquePointer? { digests[algorithm] }

@@ -19,16 +19,6 @@ public enum ESPNextHeader {
     public static let dummy: UInt8 = 59
 }
 
-extension Array where Element == UInt8 {
-    @inline(__always)
-    mutating func appendBigEndian(_ value: UInt32) {
-        append(UInt8(truncatingIfNeeded: value >> 24))
-        append(UInt8(truncatingIfNeeded: value >> 16))
-        append(UInt8(truncatingIfNeeded: value >> 8))
-        append(UInt8(truncatingIfNeeded: value))
-    }
-}
-
 /// Reads a big-endian 32-bit value; the caller has checked that 4 bytes exist.
 @inline(__always)
 func readBigEndian32(_ bytes: [UInt8], at offset: Int) -> UInt32 {

@@ -39,13 +39,30 @@ public struct ESPSADatabase: Sendable {
         inbound[sa.spi] = sa
     }
 
+    /// A random SPI for a new inbound SA that is neither reserved (< 256, RFC 4303 §2.1) nor
+    /// in use; nil only if `maximumSPIAttempts` draws all collided (a nearly full space).
+    /// Random rather than sequential so SPIs do not reveal how many SAs the gateway holds.
+    public func freshSPI(crypto: some CryptoProvider) -> UInt32? {
+        for _ in 0..<Self.maximumSPIAttempts {
+            let bytes = crypto.randomBytes(count: 4)
+            guard bytes.count == 4 else { return nil }
+            let spi = UInt32(bytes[0]) << 24 | UInt32(bytes[1]) << 16 | UInt32(bytes[2]) << 8 | UInt32(bytes[3])
+            if spi >= minimumSPI && inbound[spi] == nil { return spi }
+        }
+        return nil
+    }
+
+    /// Draws before `freshSPI` gives up; with at most `capacity` SPIs in use out of 2^32 a
+    /// collision is rare, so 16 failures in a row mean a broken random source.
+    static let maximumSPIAttempts = 16
+
     @discardableResult
     public mutating func remove(spi: UInt32) -> InboundSA? {
         inbound.removeValue(forKey: spi)
     }
 
     /// Looks the SPI up and decapsulates; every failure is counted in `drops` and rethrown.
-    public mutating func open(_ packet: [UInt8], now: MonotonicTime, crypto: some CryptoProvider) throws(ESPError) -> ESPDecapsulated {
+    public mutating func open(_ packet: consuming [UInt8], now: MonotonicTime, crypto: some CryptoProvider) throws(ESPError) -> ESPDecapsulated {
         do throws(ESPError) {
             guard packet.count >= espHeaderLength else { throw ESPError.truncated }
             guard let index = inbound.index(forKey: readBigEndian32(packet, at: 0)) else { throw ESPError.badSPI }

@@ -15,6 +15,8 @@ public struct InboundSA: Sendable {
     public let spi: UInt32
     public let transform: ESPTransform
     let keys: ESPKeys
+    /// Keyed cipher/MAC, built by the first `open` from its provider and reused after.
+    var keyed: ESPCryptoState?
     public let lifetime: ESPLifetime
     public let established: MonotonicTime
     public private(set) var replayWindow: ReplayWindow
@@ -38,66 +40,70 @@ public struct InboundSA: Sendable {
 
     /// Processes one ESP packet (SPI through ICV) in RFC 4303 §3.4 order: length and SPI,
     /// replay pre-check, ICV (constant time for HMAC; GCM's tag inside OpenSSL), decrypt,
-    /// padding check, and only then the window update.
-    public mutating func open(_ packet: [UInt8], now: MonotonicTime, crypto: some CryptoProvider) throws(ESPError) -> ESPDecapsulated {
-        let ivLength = transform.ivLength
+    /// padding check, and only then the window update. Decrypts in place in the packet's
+    /// own buffer and returns that buffer trimmed to the inner packet.
+    public mutating func open(_ packet: consuming [UInt8], now: MonotonicTime, crypto: some CryptoProvider) throws(ESPError) -> ESPDecapsulated {
+        var buffer = packet
+        let ivEnd = espHeaderLength + transform.ivLength
         let icvLength = transform.icvLength
-        guard packet.count >= espHeaderLength + ivLength + transform.minimumCiphertextLength + icvLength else {
-            throw .truncated
-        }
-        let ciphertextStart = espHeaderLength + ivLength
-        let ciphertextEnd = packet.count - icvLength
-        guard (ciphertextEnd - ciphertextStart) % transform.paddingAlignment == 0 else { throw .truncated }
+        guard buffer.count >= ivEnd + transform.minimumCiphertextLength + icvLength else { throw .truncated }
+        let ciphertextEnd = buffer.count - icvLength
+        guard (ciphertextEnd - ivEnd) % transform.paddingAlignment == 0 else { throw .truncated }
 
-        guard readBigEndian32(packet, at: 0) == spi else { throw .badSPI }
-        let sequence = readBigEndian32(packet, at: 4)
+        guard readBigEndian32(buffer, at: 0) == spi else { throw .badSPI }
+        let sequence = readBigEndian32(buffer, at: 4)
         try Self.throwIfRejected(replayWindow.check(sequence))
         guard lifetimeState(now: now) != .expired else { throw .saExpired }
 
-        var plaintext: [UInt8]
-        if let integrity = transform.integrity {
-            let authenticated = Array(packet[0..<ciphertextEnd])
-            let mac = crypto.hmac(integrity.hash, key: keys.integrityKey, data: authenticated)
-            guard constantTimeEqual(mac.prefix(icvLength), packet[ciphertextEnd...]) else { throw .icvMismatch }
-            do {
-                plaintext = try crypto.cbcDecrypt(transform.encryption, key: keys.encryptionKey,
-                                                  iv: Array(packet[espHeaderLength..<ciphertextStart]),
-                                                  ciphertext: Array(packet[ciphertextStart..<ciphertextEnd]))
-            } catch {
-                throw .cryptoFailure
+        let state = try ESPCryptoState.bind(&keyed, transform: transform, keys: keys, crypto: crypto)
+        let total = buffer.count
+        do {
+            try buffer.withUnsafeMutableBytes { raw in
+                let iv = espHeaderLength..<ivEnd
+                let ciphertext = ivEnd..<ciphertextEnd
+                let icv = ciphertextEnd..<total
+                if let mac = state.mac {
+                    let verified = try withUnsafeTemporaryAllocation(byteCount: icvLength, alignment: 1) { computed in
+                        try mac.authenticate(raw.readOnly(0..<ciphertextEnd), into: computed)
+                        return constantTimeEqual(UnsafeRawBufferPointer(computed), raw.readOnly(icv))
+                    }
+                    guard verified else { throw ESPError.icvMismatch }
+                    try state.cipher.cbcDecrypt(iv: raw.readOnly(iv), data: raw.part(ciphertext))
+                } else {
+                    do {
+                        try state.withNonce(iv: raw.readOnly(iv)) { nonce in
+                            try state.cipher.gcmOpen(nonce: nonce, aad: raw.readOnly(0..<espHeaderLength),
+                                                     data: raw.part(ciphertext), tag: raw.readOnly(icv))
+                        }
+                    } catch let error as CryptoError where error.code == .authenticationFailed {
+                        throw ESPError.icvMismatch
+                    }
+                }
             }
-        } else {
-            var nonce = keys.salt
-            nonce.append(contentsOf: packet[espHeaderLength..<ciphertextStart])
-            do {
-                plaintext = try crypto.gcmOpen(key: keys.encryptionKey, nonce: nonce,
-                                               aad: Array(packet[0..<espHeaderLength]),
-                                               ciphertextAndTag: Array(packet[ciphertextStart...]))
-            } catch let error as CryptoError where error.code == .authenticationFailed {
-                throw .icvMismatch
-            } catch {
-                throw .cryptoFailure
-            }
+        } catch let error as ESPError {
+            throw error
+        } catch {
+            throw .cryptoFailure
         }
 
         // §2.4: Pad Length must fit, and padding must be 1, 2, 3, … (the cipher does not
         // define other contents for CBC or GCM in ESP).
-        guard plaintext.count >= espTrailerLength else { throw .badPadding }
-        let nextHeader = plaintext[plaintext.count - 1]
-        let padLength = Int(plaintext[plaintext.count - 2])
-        let payloadLength = plaintext.count - espTrailerLength - padLength
-        guard payloadLength >= 0 else { throw .badPadding }
+        let nextHeader = buffer[ciphertextEnd - 1]
+        let padLength = Int(buffer[ciphertextEnd - 2])
+        let payloadEnd = ciphertextEnd - espTrailerLength - padLength
+        guard payloadEnd >= ivEnd else { throw .badPadding }
         var expected: UInt8 = 1
-        for index in payloadLength..<(payloadLength + padLength) {
-            guard plaintext[index] == expected else { throw .badPadding }
+        for index in payloadEnd..<(payloadEnd + padLength) {
+            guard buffer[index] == expected else { throw .badPadding }
             expected &+= 1
         }
 
         try Self.throwIfRejected(replayWindow.accept(sequence))
-        plaintext.removeLast(padLength + espTrailerLength)
+        buffer.removeSubrange(payloadEnd...)
+        buffer.removeSubrange(0..<ivEnd)
         counters.packets &+= 1
-        counters.bytes &+= UInt64(plaintext.count)
-        return ESPDecapsulated(payload: plaintext, nextHeader: nextHeader, sequenceNumber: sequence)
+        counters.bytes &+= UInt64(buffer.count)
+        return ESPDecapsulated(payload: buffer, nextHeader: nextHeader, sequenceNumber: sequence)
     }
 
     private static func throwIfRejected(_ verdict: ReplayWindow.Verdict) throws(ESPError) {

@@ -3,12 +3,19 @@ import SLBWire
 
 /// The sending half of an ESP SA: builds tunnel-mode ESP packets (RFC 4303 §3.3).
 ///
-/// A value type owned by one data-path worker; it holds no crypto context, so the crypto
-/// provider is passed to `seal` (generic, so the call specialises with no existential).
+/// A value type owned by one data-path worker. The first `seal` builds a keyed cipher and
+/// MAC from the provider it is given (later calls reuse them, so the first provider stays
+/// bound to the SA); every `seal` writes the whole packet into one buffer and encrypts and
+/// authenticates it in place (one allocation per packet).
+///
+/// Keep exactly one live copy per SA: two copies would each count from the same sequence
+/// number, and for AES-GCM that reuses IVs under one key, which breaks GCM completely
+/// (RFC 4106 §3.1). Store it in one place and mutate it there.
 public struct OutboundSA: Sendable {
     public let spi: UInt32
     public let transform: ESPTransform
     let keys: ESPKeys
+    var keyed: ESPCryptoState?
     public let lifetime: ESPLifetime
     public let established: MonotonicTime
     /// The sequence number of the last packet sent; 0 before the first (§3.3.3).
@@ -51,42 +58,49 @@ public struct OutboundSA: Sendable {
         // are 1, 2, 3, … (receivers such as strongSwan's libipsec check them).
         let alignment = transform.paddingAlignment
         let padLength = (alignment - (payload.count + espTrailerLength) % alignment) % alignment
-        var plaintext: [UInt8] = []
-        plaintext.reserveCapacity(payload.count + padLength + espTrailerLength)
-        plaintext.append(contentsOf: payload)
-        if padLength > 0 {
-            for pad in 1...padLength { plaintext.append(UInt8(pad)) }
-        }
-        plaintext.append(UInt8(padLength))
-        plaintext.append(nextHeader)
+        let ivEnd = espHeaderLength + transform.ivLength
+        let ciphertextEnd = ivEnd + payload.count + padLength + espTrailerLength
+        let total = ciphertextEnd + transform.icvLength
 
-        var packet: [UInt8] = []
-        packet.reserveCapacity(espHeaderLength + transform.ivLength + plaintext.count + transform.icvLength)
-        packet.appendBigEndian(spi)
-        packet.appendBigEndian(sequence)
-
+        let state = try ESPCryptoState.bind(&keyed, transform: transform, keys: keys, crypto: crypto)
+        let packet: [UInt8]
         do {
-            if let integrity = transform.integrity {
-                // CBC: a fresh unpredictable IV per packet (RFC 3602 §3), then encrypt-then-MAC
-                // over SPI ‖ Seq ‖ IV ‖ ciphertext (§3.3.4).
-                let iv = crypto.randomBytes(count: transform.ivLength)
-                let ciphertext = try crypto.cbcEncrypt(transform.encryption, key: keys.encryptionKey, iv: iv, plaintext: plaintext)
-                packet.append(contentsOf: iv)
-                packet.append(contentsOf: ciphertext)
-                let mac = crypto.hmac(integrity.hash, key: keys.integrityKey, data: packet)
-                packet.append(contentsOf: mac.prefix(integrity.icvLength))
-            } else {
-                // GCM: the 8-byte IV must never repeat under one key (RFC 4106 §3.1); the
-                // sequence number never repeats within an SA, so it is the IV. AAD is
-                // SPI ‖ Seq (§5, no ESN).
-                var nonce = keys.salt
-                nonce.reserveCapacity(keys.salt.count + transform.ivLength)
-                nonce.appendBigEndian(0)
-                nonce.appendBigEndian(sequence)
-                let aad = Array(packet[0..<espHeaderLength])
-                let sealed = try crypto.gcmSeal(key: keys.encryptionKey, nonce: nonce, aad: aad, plaintext: plaintext)
-                packet.append(contentsOf: nonce[keys.salt.count...])
-                packet.append(contentsOf: sealed)
+            // One allocation: header, IV, payload, trailer and ICV are written straight into
+            // the packet's storage, then encrypted and authenticated in place.
+            packet = try [UInt8](unsafeUninitializedCapacity: total) { storage, initialized in
+                let raw = UnsafeMutableRawBufferPointer(storage)
+                raw.storeBytes(of: spi.bigEndian, toByteOffset: 0, as: UInt32.self)
+                raw.storeBytes(of: sequence.bigEndian, toByteOffset: 4, as: UInt32.self)
+                payload.withUnsafeBytes { raw.part(ivEnd..<(ivEnd + payload.count)).copyMemory(from: $0) }
+                var offset = ivEnd + payload.count
+                for pad in 0..<padLength {
+                    raw[offset] = UInt8(pad + 1)
+                    offset += 1
+                }
+                raw[offset] = UInt8(padLength)
+                raw[offset + 1] = nextHeader
+                initialized = total
+
+                let iv = espHeaderLength..<ivEnd
+                let ciphertext = ivEnd..<ciphertextEnd
+                let icv = ciphertextEnd..<total
+                if let mac = state.mac {
+                    // CBC: a fresh unpredictable IV per packet (RFC 3602 §3), then
+                    // encrypt-then-MAC over SPI ‖ Seq ‖ IV ‖ ciphertext (§3.3.4), truncated.
+                    state.random.fillRandom(raw.part(iv))
+                    try state.cipher.cbcEncrypt(iv: raw.readOnly(iv), data: raw.part(ciphertext))
+                    try mac.authenticate(raw.readOnly(0..<ciphertextEnd), into: raw.part(icv))
+                } else {
+                    // GCM: the 8-byte IV must never repeat under one key (RFC 4106 §3.1);
+                    // sequence numbers never repeat within an SA, so the IV is the
+                    // zero-extended sequence number. AAD is SPI ‖ Seq (§5, no ESN); the tag
+                    // is the ICV.
+                    raw.storeBytes(of: UInt64(sequence).bigEndian, toByteOffset: espHeaderLength, as: UInt64.self)
+                    try state.withNonce(iv: raw.readOnly(iv)) { nonce in
+                        try state.cipher.gcmSeal(nonce: nonce, aad: raw.readOnly(0..<espHeaderLength),
+                                                 data: raw.part(ciphertext), tag: raw.part(icv))
+                    }
+                }
             }
         } catch {
             throw .cryptoFailure

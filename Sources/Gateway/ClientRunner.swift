@@ -28,6 +28,9 @@ public struct ClientConfiguration: Sendable {
     public var ike: ProposalPolicy
     public var dhGroup: DHGroup
     public var esp: ProposalPolicy
+    /// Ask for an inner address (CP INTERNAL_IP4_ADDRESS, RFC 7296 §3.15) and ping from it;
+    /// otherwise the inner source is the tunnel's own source address.
+    public var requestVirtualAddress: Bool
 
     /// `slb client` accepts at most this many tunnels (the lab plan has ≤ 350 clients).
     public static let maximumTunnels = 1000
@@ -47,6 +50,7 @@ public struct ClientConfiguration: Sendable {
         self.ike = .gatewayIKE
         self.dhGroup = .curve25519
         self.esp = .gatewayESP
+        self.requestVirtualAddress = false
     }
 }
 
@@ -67,6 +71,8 @@ public struct ClientResult: Codable, Sendable, Equatable {
     /// it was: every real answers from the VIP with the VIP's identity).
     public var gatewayEndpoint: String?
     public var gatewayIdentity: String?
+    /// The inner address the gateway assigned (CP reply), when one was requested.
+    public var virtualAddress: String?
     public var failure: String?
 
     public var pingOK: Bool { pingsSent > 0 && pingsAnswered == pingsSent }
@@ -82,6 +88,7 @@ public final class ClientRunner: @unchecked Sendable {
     private var tunnels: [Tunnel] = []
 
     private enum Phase { case waiting, negotiating, pinging, closing, done }
+    private enum SocketRole: CaseIterable { case ike500, ike4500, esp }
 
     private struct Tunnel {
         var local: IPv4Address
@@ -98,7 +105,16 @@ public final class ClientRunner: @unchecked Sendable {
         var pingsSent = 0
         var pingsAnswered = 0
         var outstanding: (sequence: UInt16, deadline: MonotonicTime)?
+        var innerSource: IPv4Address
         var result: ClientResult
+
+        func socket(_ role: SocketRole) -> DatagramSocket {
+            switch role {
+            case .ike500: ike500
+            case .ike4500: ike4500
+            case .esp: esp
+            }
+        }
     }
 
     public init(configuration: ClientConfiguration) throws {
@@ -115,11 +131,14 @@ public final class ClientRunner: @unchecked Sendable {
                     local: IKEEndpoint(source, 500), peer: IKEEndpoint(configuration.gateway, 500),
                     identity: .ipv4(source.wireBytes), psk: configuration.psk, ike: configuration.ike,
                     dhGroup: configuration.dhGroup,
-                    child: ChildSAPolicy(esp: configuration.esp, localSelectors: [.host(source)],
+                    child: ChildSAPolicy(esp: configuration.esp,
+                                         // With CP the responder narrows 0.0.0.0/0 to the address it assigns.
+                                         localSelectors: [configuration.requestVirtualAddress ? .anyIPv4 : .host(source)],
                                          remoteSelectors: [.host(configuration.service)]))
+                ic.requestVirtualAddress = configuration.requestVirtualAddress
                 ic.peerIdentity = configuration.gatewayIdentity ?? .ipv4(configuration.gateway.wireBytes)
                 built.append(Tunnel(local: source, ike500: s500, ike4500: s4500, esp: esp,
-                                    initiator: IKEv2Initiator(configuration: ic, crypto: crypto),
+                                    initiator: IKEv2Initiator(configuration: ic, crypto: crypto), innerSource: source,
                                     result: ClientResult(source: "\(source)", established: false, pingsSent: 0, pingsAnswered: 0)))
             }
         } catch {
@@ -149,11 +168,11 @@ public final class ClientRunner: @unchecked Sendable {
         let deadline = start + configuration.timeLimit
         var buffer = [UInt8](repeating: 0, count: 65_535)
         var pollSet: [pollfd] = []
-        var owner: [(tunnel: Int, socket: Int)] = []
+        var owner: [(tunnel: Int, role: SocketRole)] = []
         for (i, t) in tunnels.enumerated() {
-            for (k, s) in [t.ike500, t.ike4500, t.esp].enumerated() {
-                pollSet.append(pollfd(fd: s.fileDescriptor, events: Int16(POLLIN), revents: 0))
-                owner.append((i, k))
+            for role in SocketRole.allCases {
+                pollSet.append(pollfd(fd: t.socket(role).fileDescriptor, events: Int16(POLLIN), revents: 0))
+                owner.append((i, role))
             }
         }
         var closingDeadline: MonotonicTime?
@@ -168,8 +187,8 @@ public final class ClientRunner: @unchecked Sendable {
             }
             _ = pollReadable(&pollSet, timeoutMilliseconds: Int32(timeout))
             for (p, entry) in pollSet.enumerated() where entry.revents & Int16(POLLIN) != 0 {
-                let (i, k) = owner[p]
-                drain(tunnel: i, socket: k, buffer: &buffer)
+                let (i, role) = owner[p]
+                drain(tunnel: i, role: role, buffer: &buffer)
             }
             now = MonotonicClock.now()
             for i in tunnels.indices {
@@ -202,16 +221,20 @@ public final class ClientRunner: @unchecked Sendable {
         }
     }
 
-    private func drain(tunnel i: Int, socket k: Int, buffer: inout [UInt8]) {
-        let socket = k == 0 ? tunnels[i].ike500 : (k == 1 ? tunnels[i].ike4500 : tunnels[i].esp)
-        while let (count, from, port) = socket.receive(into: &buffer) {
+    /// Datagrams read from one socket per wakeup, so one busy socket cannot starve the rest.
+    static let receiveBatch = 64
+
+    private func drain(tunnel i: Int, role: SocketRole, buffer: inout [UInt8]) {
+        let socket = tunnels[i].socket(role)
+        for _ in 0..<Self.receiveBatch {
+            guard let (count, from, port) = socket.receive(into: &buffer) else { return }
             let now = MonotonicClock.now()
             guard count <= buffer.count else { continue }
-            switch k {
-            case 0:
+            switch role {
+            case .ike500:
                 perform(tunnels[i].initiator.receive(Array(buffer[0..<count]), from: IKEEndpoint(from, port), now: now),
                         tunnel: i, now: now)
-            case 1:
+            case .ike4500:
                 let payload = Array(buffer[0..<count])
                 switch classifyNATTDatagram(payload) {
                 case .ike(let m):
@@ -221,7 +244,7 @@ public final class ClientRunner: @unchecked Sendable {
                 case .keepalive, .invalid:
                     break
                 }
-            default:
+            case .esp:
                 guard let (_, payload) = ipv4Payload(buffer, count: count) else { continue }
                 receiveESP(Array(payload), tunnel: i, now: now)
             }
@@ -247,6 +270,8 @@ public final class ClientRunner: @unchecked Sendable {
                 tunnels[i].result.gatewayEndpoint = "\(info.peer)"
                 tunnels[i].result.gatewayIdentity = ShowNames.identity(info.peerIdentity)
                 tunnels[i].result.udpEncapsulation = info.udpEncapsulation
+                tunnels[i].result.virtualAddress = info.virtualAddress.map { "\($0)" }
+                tunnels[i].innerSource = info.virtualAddress ?? tunnels[i].local
             case .installChildSA(let child, _):
                 install(child, tunnel: i, now: now)
             case .deleteChildSA(let inbound, _, _):
@@ -315,7 +340,7 @@ public final class ClientRunner: @unchecked Sendable {
         let identifier = UInt16(truncatingIfNeeded: i)
         let icmp = FrameBuilder.icmpEcho(request: true, identifier: identifier, sequence: sequence,
                                          payload: Array("vpnslb client ping".utf8))
-        let inner = FrameBuilder.ipv4(FrameBuilder.IPv4Fields(source: tunnels[i].local, destination: configuration.service),
+        let inner = FrameBuilder.ipv4(FrameBuilder.IPv4Fields(source: tunnels[i].innerSource, destination: configuration.service),
                                       protocol: .icmp, payload: icmp)
         tunnels[i].pingsSent += 1
         tunnels[i].result.pingsSent = tunnels[i].pingsSent

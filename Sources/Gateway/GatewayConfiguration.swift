@@ -20,6 +20,10 @@ public struct GatewayConfiguration: Sendable {
     /// default), so the default is strongSwan's life_time (1.1 h) and IOS's 4 608 000 KB.
     public var espLifetime: ESPLifetime
     public var cookieSecret: CookieJar.Secret
+    /// Dead peer detection (RFC 7296 §1.4): after this much IKE silence the gateway sends an
+    /// empty INFORMATIONAL; an unanswered one (after the retransmissions) deletes the SA.
+    /// nil = never (IOS and strongSwan responders default to no DPD; clients usually run it).
+    public var livenessInterval: TimeSpan?
 
     public static let defaultESPLifetime = ESPLifetime(hardBytes: 4_608_000 * 1024, hardTime: .seconds(3960))
     public static let defaultInsideAddress = IPv4Address(203, 0, 113, 1)
@@ -33,6 +37,7 @@ public struct GatewayConfiguration: Sendable {
         self.preSharedKeys = preSharedKeys
         self.espLifetime = Self.defaultESPLifetime
         self.cookieSecret = cookieSecret
+        self.livenessInterval = nil
     }
 
     /// Every address the gateway binds its sockets to (the VIP first).
@@ -51,6 +56,7 @@ public struct GatewayConfiguration: Sendable {
                                             defaultPSK: preSharedKeys.defaultKey, cookieSecret: cookieSecret)
         c.addressPool = addressPool
         c.forceUDPEncapsulation = forceUDPEncapsulation
+        c.livenessInterval = livenessInterval
         return c
     }
 }

@@ -17,13 +17,10 @@ public struct GatewayCore {
     private var children: [UInt32: ChildRecord] = [:]
     private var ikeSAs: [IKESAIdentifier: IKERecord] = [:]
     private var nextTunnelID = 1
-    /// Our endpoint each IKE SA (by our SPI, SPIr) was last reached at. The responder keeps
-    /// the IKE_SA_INIT endpoint (port 500) for the SA's life; after the peer floats to 4500
-    /// (RFC 7296 §2.23) answers and our own requests must leave from 4500, so every send
-    /// is re-sourced from here.
-    private var localEndpoints: [UInt64: IKEEndpoint] = [:]
-    private var establishedBySPIr: [UInt64: IKESAIdentifier] = [:]
     public private(set) var counters = GatewayCounters()
+    /// Events since the last `takeEvents()`, bounded so an unread log cannot grow forever.
+    private var events: [GatewayEvent] = []
+    static let maximumPendingEvents = 4096
     /// When the responder asked to be called back (retransmissions, half-open expiry).
     public private(set) var ikeWakeup: MonotonicTime?
     let started: MonotonicTime
@@ -96,13 +93,8 @@ public struct GatewayCore {
 
     private mutating func receiveIKE(_ datagram: [UInt8], from: IKEEndpoint, to: IKEEndpoint, now: MonotonicTime,
                                      into output: inout [GatewayOutput]) {
-        // Recorded before the responder answers (its IKE_AUTH answer must already use it),
-        // kept only for SAs that are established afterwards, so garbage SPIs cost nothing.
-        let spiR = Self.responderSPI(datagram) ?? 0
-        if spiR != 0 { localEndpoints[spiR] = to }
         let actions = responder.receive(datagram, from: from, to: to, now: now)
         perform(actions, now: now, into: &output)
-        if spiR != 0, establishedBySPIr[spiR] == nil { localEndpoints[spiR] = nil }
     }
 
     private mutating func receiveESP(_ packet: [UInt8], from source: IPv4Address, framing: ESPFraming, now: MonotonicTime,
@@ -132,14 +124,17 @@ public struct GatewayCore {
             counters.count(decapsulated.nextHeader == ESPNextHeader.dummy ? "inner.dummy" : "inner.notIPv4")
             return
         }
-        let record = children.values[index]
         switch InnerTraffic.handle(decapsulated.payload, localAddresses: echoAddresses,
-                                   allowedSources: record.allowedSources, allowedDestinations: record.allowedDestinations) {
+                                   allowedSources: children.values[index].allowedSources,
+                                   allowedDestinations: children.values[index].allowedDestinations) {
         case .echoReply(let reply):
             do {
+                // Sealed in place: the outbound SA (its sequence number, hence the GCM IV)
+                // has exactly one live copy.
                 let esp = try children.values[index].outbound.seal(reply, now: now, crypto: crypto)
                 children.values[index].echoReplies &+= 1
-                output.append(espOutput(esp, record))
+                output.append(Self.espOutput(esp, local: children.values[index].local, peer: children.values[index].peer,
+                                             framing: children.values[index].framing))
             } catch {
                 children.values[index].sendErrors &+= 1
                 counters.count("esp.seal.\(error)")
@@ -153,15 +148,25 @@ public struct GatewayCore {
         }
     }
 
-    private func espOutput(_ esp: [UInt8], _ record: ChildRecord) -> GatewayOutput {
-        switch record.framing {
-        case .raw: .rawESP(esp, from: record.local, to: record.peer)
-        case .udp(let port): .udp(esp, from: IKEEndpoint(record.local, 4500), to: IKEEndpoint(record.peer, port))
+    private static func espOutput(_ esp: [UInt8], local: IPv4Address, peer: IPv4Address, framing: ESPFraming) -> GatewayOutput {
+        switch framing {
+        case .raw: .rawESP(esp, from: local, to: peer)
+        case .udp(let port): .udp(esp, from: IKEEndpoint(local, 4500), to: IKEEndpoint(peer, port))
         }
     }
 
-    /// Counts a datagram the loop could not send for a Child SA.
-    public mutating func countSendError(inboundSPI: UInt32) { children[inboundSPI]?.sendErrors &+= 1 }
+    /// Hands the pending events to the caller (the loop logs them).
+    public mutating func takeEvents() -> [GatewayEvent] {
+        guard !events.isEmpty else { return [] }
+        let taken = events
+        events = []
+        return taken
+    }
+
+    private mutating func note(_ e: GatewayEvent) {
+        guard events.count < Self.maximumPendingEvents else { return }
+        events.append(e)
+    }
 
     // MARK: timers
 
@@ -178,6 +183,7 @@ public struct GatewayCore {
             // Hard lifetime passed without a rekey from the peer (RFC 4301 §4.4.2.1).
             children[spi] = nil
             counters.count("esp.expired")
+            note(.childExpired(inboundSPI: spi))
         }
     }
 
@@ -187,22 +193,23 @@ public struct GatewayCore {
         for action in actions {
             switch action {
             case .send(let bytes, let to, let from):
-                let source = Self.responderSPI(bytes).flatMap { localEndpoints[$0] } ?? from
-                let datagram = source.port == 500 ? bytes : markedIKEDatagram(bytes)
-                output.append(.udp(datagram, from: source, to: to))
+                // The responder answers from the endpoint the request reached (4500 after
+                // the NAT-T float, RFC 7296 §2.23); IKE on 4500 carries the non-ESP marker.
+                let datagram = from.port == 500 ? bytes : markedIKEDatagram(bytes)
+                output.append(.udp(datagram, from: from, to: to))
             case .established(let info):
                 ikeSAs[info.id] = IKERecord(info: info, tunnelID: nextTunnelID, established: now)
-                establishedBySPIr[info.id.spiR] = info.id
+                note(.ikeEstablished(info.id, peer: info.peer, identity: ShowNames.identity(info.peerIdentity), tunnelID: nextTunnelID))
                 nextTunnelID += 1
             case .installChildSA(let child, let ike):
                 install(child, ike: ike, now: now)
             case .deleteChildSA(let inboundSPI, _, _):
                 inbound.remove(spi: inboundSPI)
                 children[inboundSPI] = nil
+                note(.childDeleted(inboundSPI: inboundSPI))
             case .deleteIKESA(let id):
                 ikeSAs[id] = nil
-                localEndpoints[id.spiR] = nil
-                establishedBySPIr[id.spiR] = nil
+                note(.ikeDeleted(id))
                 for (spi, c) in children where c.ike == id {
                     inbound.remove(spi: spi)
                     children[spi] = nil
@@ -212,14 +219,13 @@ public struct GatewayCore {
                 if record.tunnelID == nextTunnelID { nextTunnelID += 1 }
                 record.info = new
                 ikeSAs[new.id] = record
-                localEndpoints[new.id.spiR] = localEndpoints.removeValue(forKey: old.spiR)
-                establishedBySPIr[old.spiR] = nil
-                establishedBySPIr[new.id.spiR] = new.id
+                note(.ikeRekeyed(old: old, new: new.id))
                 for spi in Array(children.keys) where children[spi]?.ike == old { children[spi]?.ike = new.id }
             case .schedule(let at):
                 ikeWakeup = at
             case .failed(let failure):
                 counters.count("ike.failed.\(failure)")
+                note(.ikeFailed("\(failure)"))
             case .dropped(let reason):
                 counters.count("ike.\(reason.rawValue)")
             }
@@ -252,17 +258,11 @@ public struct GatewayCore {
                 framing: child.udpEncapsulation ? .udp(peerPort: info.peer.port) : .raw,
                 allowedSources: child.remoteSelectors.compactMap(\.ipv4Range),
                 allowedDestinations: child.localSelectors.compactMap(\.ipv4Range))
+            note(.childInstalled(inboundSPI: child.inboundSPI, outboundSPI: child.outboundSPI,
+                                 udpEncapsulation: child.udpEncapsulation, ike: ike))
         } catch {
             counters.count("esp.install.\(error)")
         }
-    }
-
-    /// SPIr from an IKE header (octets 8–15, RFC 7296 §3.1); nil when too short.
-    static func responderSPI(_ message: [UInt8]) -> UInt64? {
-        guard message.count >= 16 else { return nil }
-        var v: UInt64 = 0
-        for i in 8..<16 { v = v << 8 | UInt64(message[i]) }
-        return v
     }
 
     // MARK: show
@@ -274,7 +274,7 @@ public struct GatewayCore {
             let s = info.suite
             ikeRows.append(IKESARow(
                 tunnelID: record.tunnelID, localAddress: "\(info.local.address)",
-                localPort: localEndpoints[info.id.spiR]?.port ?? info.local.port,
+                localPort: info.local.port,
                 remoteAddress: "\(info.peer.address)", remotePort: info.peer.port,
                 encryption: ShowNames.ikeCipher(s.encryption), keySize: s.keyLength * 8, prf: ShowNames.hash(s.prf.hash),
                 hash: s.integrity.map { ShowNames.hash($0.hash) } ?? "None", dhGroup: Int(s.dhGroup.rawValue),

@@ -22,3 +22,14 @@ public struct GatewayCounters: Sendable {
     public mutating func count(_ name: String) { values[name, default: 0] &+= 1 }
     public subscript(name: String) -> UInt64 { values[name] ?? 0 }
 }
+
+/// Something an operator wants in the log (never per packet).
+public enum GatewayEvent: Equatable, Sendable {
+    case ikeEstablished(IKESAIdentifier, peer: IKEEndpoint, identity: String, tunnelID: Int)
+    case ikeDeleted(IKESAIdentifier)
+    case ikeRekeyed(old: IKESAIdentifier, new: IKESAIdentifier)
+    case childInstalled(inboundSPI: UInt32, outboundSPI: UInt32, udpEncapsulation: Bool, ike: IKESAIdentifier)
+    case childDeleted(inboundSPI: UInt32)
+    case childExpired(inboundSPI: UInt32)
+    case ikeFailed(String)
+}

@@ -5,6 +5,7 @@ import ControlSocket
 import Foundation
 import GatewayShow
 import IKE
+import Logging
 import SLBWire
 
 /// `slb gateway`: the sockets, the event loop and the control socket around `GatewayCore`.
@@ -22,7 +23,7 @@ public final class GatewayServer: @unchecked Sendable {
     private let control: ControlServer?
     private let udpByEndpoint: [IKEEndpoint: Int]
     private let rawByAddress: [IPv4Address: Int]
-    private var log: (String) -> Void
+    private let logger: Logger
 
     /// Largest datagram read: the IPv4 maximum (RFC 791), so nothing valid is truncated.
     static let receiveBufferSize = 65_535
@@ -31,7 +32,9 @@ public final class GatewayServer: @unchecked Sendable {
     /// Longest poll() sleep: the ESP hard-lifetime sweep runs at least this often.
     static let housekeepingMilliseconds: Int32 = 1000
 
-    public init(configuration: GatewayConfiguration, controlPath: String?, log: @escaping (String) -> Void) throws {
+    public init(configuration: GatewayConfiguration, controlPath: String?, logger: Logger) throws {
+        // The control socket first: if a datagram socket then fails, it closes on the way out.
+        let controlServer = try controlPath.map { path throws(ControlSocketError) in try ControlServer(path: path) }
         var opened: [DatagramSocket] = []
         do {
             for address in configuration.boundAddresses {
@@ -54,9 +57,9 @@ public final class GatewayServer: @unchecked Sendable {
         }
         udpByEndpoint = udp
         rawByAddress = raw
-        control = try controlPath.map { path throws(ControlSocketError) in try ControlServer(path: path) }
+        control = controlServer
         core = GatewayCore(configuration: configuration, now: MonotonicClock.now())
-        self.log = log
+        self.logger = logger
     }
 
     deinit {
@@ -70,13 +73,17 @@ public final class GatewayServer: @unchecked Sendable {
     }
 
     private func loop() {
+        StopSignal.acceptOnThisThread()
         var buffer = [UInt8](repeating: 0, count: Self.receiveBufferSize)
         var output: [GatewayOutput] = []
         output.reserveCapacity(Self.receiveBatch)
         var pollSet = sockets.map { pollfd(fd: $0.fileDescriptor, events: Int16(POLLIN), revents: 0) }
         if let control { pollSet.append(pollfd(fd: control.fileDescriptor, events: Int16(POLLIN), revents: 0)) }
-        log("gateway up: VIP \(core.configuration.virtualIP), addresses \(core.configuration.boundAddresses.map { "\($0)" }.joined(separator: " "))"
-            + (control.map { ", control \($0.path)" } ?? ""))
+        logger.info("gateway up", metadata: [
+            "gateway.vip": "\(core.configuration.virtualIP)",
+            "gateway.addresses": "\(core.configuration.boundAddresses.map { "\($0)" }.joined(separator: " "))",
+            "gateway.control": "\(control?.path ?? "none")",
+        ])
         while StopSignal.requested == 0 {
             let now = MonotonicClock.now()
             var timeout = Self.housekeepingMilliseconds
@@ -94,8 +101,9 @@ public final class GatewayServer: @unchecked Sendable {
             }
             core.handleTimers(now: MonotonicClock.now(), into: &output)
             flush(&output)
+            for event in core.takeEvents() { log(event) }
         }
-        log("gateway stopping")
+        logger.info("gateway stopping")
     }
 
     private func drain(_ socket: DatagramSocket, buffer: inout [UInt8], output: inout [GatewayOutput]) {
@@ -135,6 +143,32 @@ public final class GatewayServer: @unchecked Sendable {
             if !sent { core.countEdgeDrop("send.failed") }
         }
         output.removeAll(keepingCapacity: true)
+    }
+
+    private func log(_ event: GatewayEvent) {
+        func hex(_ v: UInt32) -> Logger.MetadataValue { "\(String(v, radix: 16))" }
+        func spis(_ id: IKESAIdentifier) -> Logger.Metadata {
+            ["ike.spi_i": "\(ShowNames.hex64(id.spiI))", "ike.spi_r": "\(ShowNames.hex64(id.spiR))"]
+        }
+        switch event {
+        case .ikeEstablished(let id, let peer, let identity, let tunnel):
+            logger.info("IKE SA established", metadata: spis(id).merging([
+                "ike.peer": "\(peer)", "ike.identity": "\(identity)", "ike.tunnel": "\(tunnel)"]) { a, _ in a })
+        case .ikeDeleted(let id):
+            logger.info("IKE SA deleted", metadata: spis(id))
+        case .ikeRekeyed(let old, let new):
+            logger.info("IKE SA rekeyed", metadata: spis(new).merging([
+                "ike.old_spi_r": "\(ShowNames.hex64(old.spiR))"]) { a, _ in a })
+        case .childInstalled(let i, let o, let udp, let id):
+            logger.info("Child SA installed", metadata: spis(id).merging([
+                "esp.spi_in": hex(i), "esp.spi_out": hex(o), "esp.udp": "\(udp)"]) { a, _ in a })
+        case .childDeleted(let i):
+            logger.info("Child SA deleted", metadata: ["esp.spi_in": hex(i)])
+        case .childExpired(let i):
+            logger.notice("Child SA hard lifetime expired", metadata: ["esp.spi_in": hex(i)])
+        case .ikeFailed(let reason):
+            logger.notice("IKE SA failed", metadata: ["ike.failure": "\(reason)"])
+        }
     }
 
     /// Control requests: `snapshot` → the JSON `GatewaySnapshot`.

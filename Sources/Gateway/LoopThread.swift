@@ -42,5 +42,20 @@ enum StopSignal {
         sigaction(SIGTERM, &action, nil)
         sigaction(SIGINT, &action, nil)
         signal(SIGPIPE, SIG_IGN)
+        // The stop signals go to the loop thread only, so they interrupt its poll() at once:
+        // blocked here (the loop thread inherits the mask) and unblocked there. A parent may
+        // also have started us with them blocked (some process launchers do).
+        setMask(SIG_BLOCK)
+    }
+
+    /// Called on the loop thread.
+    static func acceptOnThisThread() { setMask(SIG_UNBLOCK) }
+
+    private static func setMask(_ how: Int32) {
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGTERM)
+        sigaddset(&set, SIGINT)
+        pthread_sigmask(how, &set, nil)
     }
 }

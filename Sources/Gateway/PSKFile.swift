@@ -42,6 +42,12 @@ public enum PSKFile {
     /// Reads and parses `path` after checking it is a regular file owned by root with no
     /// group or other permissions (a readable PSK lets anyone impersonate the gateway).
     public static func load(_ path: String) throws(PSKFileError) -> PSKTable {
+        try parse(String(decoding: readProtected(path), as: UTF8.self), path: path)
+    }
+
+    /// Reads a secret file after checking it is a regular file owned by root with no group or
+    /// other permissions (a readable PSK or cookie secret lets others impersonate or flood).
+    public static func readProtected(_ path: String) throws(PSKFileError) -> [UInt8] {
         var st = stat()
         guard stat(path, &st) == 0 else {
             throw PSKFileError(path: path, message: "cannot stat: \(String(cString: strerror(errno)))")
@@ -64,8 +70,24 @@ public enum PSKFile {
             bytes += chunk[0..<n]
             guard bytes.count <= maximumFileSize else { throw PSKFileError(path: path, message: "larger than \(maximumFileSize) octets") }
         }
-        return try parse(String(decoding: bytes, as: UTF8.self), path: path)
+        return bytes
     }
+
+    /// A farm-wide COOKIE secret (RFC 7296 §2.6; spec ike.md §0.5): every gateway of a farm
+    /// reads the same file, so a cookie one of them made is accepted by any. The file holds
+    /// at least `minimumCookieSecretLength` octets (surrounding whitespace is ignored).
+    public static func loadCookieSecret(_ path: String) throws(PSKFileError) -> [UInt8] {
+        var bytes = try readProtected(path)[...]
+        while let f = bytes.first, f == 0x20 || f == 0x0A || f == 0x0D || f == 0x09 { bytes = bytes.dropFirst() }
+        while let l = bytes.last, l == 0x20 || l == 0x0A || l == 0x0D || l == 0x09 { bytes = bytes.dropLast() }
+        guard bytes.count >= minimumCookieSecretLength else {
+            throw PSKFileError(path: path, message: "cookie secret shorter than \(minimumCookieSecretLength) octets")
+        }
+        return Array(bytes)
+    }
+
+    /// 128 bits: the HMAC-SHA-256 key must not be guessable.
+    public static let minimumCookieSecretLength = 16
 
     public static func parse(_ text: String, path: String = "<psk>") throws(PSKFileError) -> PSKTable {
         var table = PSKTable()

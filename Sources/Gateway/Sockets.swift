@@ -129,8 +129,9 @@ public enum MonotonicClock {
     }
 }
 
-/// Waits for any of `fds` to become readable, up to `timeoutMilliseconds` (−1 = forever).
-/// Returns the indices of the readable descriptors; reuses `pollSet` between calls.
+/// Waits for any descriptor of `pollSet` to become readable, up to `timeoutMilliseconds`
+/// (−1 = forever); the caller reads `revents` (the set is reused between calls). False on
+/// timeout or EINTR.
 func pollReadable(_ pollSet: inout [pollfd], timeoutMilliseconds: Int32) -> Bool {
     for i in pollSet.indices { pollSet[i].revents = 0 }
     let rc = pollSet.withUnsafeMutableBufferPointer { poll($0.baseAddress, nfds_t($0.count), timeoutMilliseconds) }

@@ -91,7 +91,8 @@ public struct IPsecSARow: Hashable, Sendable, Codable {
     public var bytesDecrypted: UInt64
     /// Packets that arrived on this SPI and failed (ICV, replay, padding): IOS "#recv errors".
     public var receiveErrors: UInt64
-    /// Seal or socket failures: IOS "#send errors".
+    /// Replies that could not be sealed (lifetime, sequence space): IOS "#send errors".
+    /// Socket send failures are counted gateway-wide (`send.failed`).
     public var sendErrors: UInt64
     /// Inner traffic this gateway answered (ICMP echo) and other inner packets it counted.
     public var echoRepliesSent: UInt64

@@ -29,11 +29,17 @@ struct ClientCommand: ParsableCommand {
     @Option(help: "Pings per tunnel.")
     var pings: Int = 3
 
+    @Option(name: .customLong("ping-timeout"), help: "Milliseconds to wait for each echo reply.")
+    var pingTimeout: UInt64 = 1000
+
     @Option(name: .customLong("time-limit"), help: "Seconds for the whole run.")
     var timeLimit: UInt64 = 30
 
     @Option(help: "IKE negotiations in flight at once.")
     var concurrency: Int = 16
+
+    @Flag(name: .customLong("request-address"), help: "Ask the gateway for an inner address (its --pool) and ping from it.")
+    var requestAddress = false
 
     @Flag(help: "Leave the SAs up at the end (no DELETE), so the gateway can be inspected.")
     var keep = false
@@ -70,6 +76,7 @@ struct ClientCommand: ParsableCommand {
         guard (0...ClientConfiguration.maximumPings).contains(pings) else { throw ValidationError("--pings out of range") }
         guard IPv4Address(gateway) != nil, IPv4Address(service) != nil else { throw ValidationError("bad --gateway or --service") }
         guard (1...3600).contains(timeLimit), concurrency > 0 else { throw ValidationError("bad --time-limit or --concurrency") }
+        guard (1...60_000).contains(pingTimeout) else { throw ValidationError("--ping-timeout: 1…60000 ms") }
     }
 
     func run() throws {
@@ -88,9 +95,11 @@ struct ClientCommand: ParsableCommand {
         var config = ClientConfiguration(gateway: gatewayAddress, sources: try sourceAddresses(), psk: psk)
         config.service = serviceAddress
         config.pings = pings
+        config.pingTimeout = .milliseconds(pingTimeout)
         config.timeLimit = .seconds(timeLimit)
         config.concurrency = concurrency
         config.keepSAs = keep
+        config.requestVirtualAddress = requestAddress
         let runner: ClientRunner
         do {
             runner = try ClientRunner(configuration: config)
@@ -121,6 +130,7 @@ struct ClientCommand: ParsableCommand {
         s += "spi in \(hex(r.inboundSPI)) out \(hex(r.outboundSPI))  "
         s += r.udpEncapsulation == true ? "esp-udp  " : "esp-raw  "
         s += "gateway \(r.gatewayEndpoint ?? "-") id \(r.gatewayIdentity ?? "-")"
+        if let v = r.virtualAddress { s += "  inner \(v)" }
         if let f = r.failure { s += "  failure: \(f)" }
         return s
     }

@@ -6,6 +6,7 @@ import Gateway
 import GatewayShow
 import IKE
 import IPsecCrypto
+import Logging
 import SLBWire
 
 /// `slb gateway`: the embedded IKEv2/ESP gateway (run it on a real, VIP on loopback), and
@@ -47,35 +48,43 @@ struct GatewayRunCommand: ParsableCommand {
     @Option(name: .customLong("esp-lifetime"), help: "Hard ESP SA lifetime in seconds.")
     var espLifetime: UInt64 = 3960
 
+    @Option(name: .customLong("cookie-secret-file"), help: "Farm-wide IKE COOKIE secret (root-only file, ≥ 16 octets); default: random per process.")
+    var cookieSecretFile: String?
+
+    @Option(help: "Dead peer detection: seconds of IKE silence before a liveness check (default off).")
+    var dpd: UInt64?
+
     func validate() throws {
         guard IPv4Address(vip) != nil else { throw ValidationError("--vip: not an IPv4 address: \(vip)") }
         guard IPv4Address(inside) != nil else { throw ValidationError("--inside: not an IPv4 address: \(inside)") }
         for l in listen where IPv4Address(l) == nil { throw ValidationError("--listen: not an IPv4 address: \(l)") }
         if let pool, parsePrefix(pool) == nil { throw ValidationError("--pool: expected A.B.C.D/N, got \(pool)") }
         guard espLifetime > 0 else { throw ValidationError("--esp-lifetime must be positive") }
+        if let dpd { guard (1...86_400).contains(dpd) else { throw ValidationError("--dpd: 1…86400 seconds") } }
     }
 
     func run() throws {
         let psks: PSKTable
+        let cookieKey: [UInt8]
         do {
             psks = try PSKFile.load(pskFile)
+            cookieKey = try cookieSecretFile.map(PSKFile.loadCookieSecret) ?? OpenSSLCryptoProvider().randomBytes(count: 32)
         } catch {
             FileHandle.standardError.write(Data("slb gateway: \(error)\n".utf8))
             throw ExitCode(1)
         }
         guard let vipAddress = IPv4Address(vip), let insideAddress = IPv4Address(inside) else { throw ExitCode(1) }
-        let secret = CookieJar.Secret(version: 1, key: OpenSSLCryptoProvider().randomBytes(count: 32))
+        let secret = CookieJar.Secret(version: 1, key: cookieKey)
         var config = GatewayConfiguration(virtualIP: vipAddress, preSharedKeys: psks, cookieSecret: secret)
         config.insideAddress = insideAddress
         config.listenAddresses = listen.compactMap { IPv4Address($0) }
         config.addressPool = pool.flatMap(parsePrefix)
         config.forceUDPEncapsulation = forceNATT
         config.espLifetime.hardTime = .seconds(espLifetime)
+        config.livenessInterval = dpd.map { .seconds($0) }
         let server: GatewayServer
         do {
-            server = try GatewayServer(configuration: config, controlPath: control) { line in
-                FileHandle.standardError.write(Data("slb gateway: \(line)\n".utf8))
-            }
+            server = try GatewayServer(configuration: config, controlPath: control, logger: Logger(label: "slb.gateway"))
         } catch {
             FileHandle.standardError.write(Data("slb gateway: \(error)\n".utf8))
             throw ExitCode(1)

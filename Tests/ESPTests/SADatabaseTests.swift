@@ -42,3 +42,20 @@ import Testing
     #expect(database.drops[.replayed] == 1)
     #expect(database[0x2001]?.replayWindow.highest == 1)
 }
+
+@Test func freshSPIsAreUnusedAndNeverReserved() throws {
+    var database = ESPSADatabase(capacity: 64)
+    var chosen = Set<UInt32>()
+    for _ in 0..<64 {
+        let spi = try #require(database.freshSPI(crypto: crypto))
+        #expect(spi >= 256)
+        #expect(chosen.insert(spi).inserted)
+        let (_, inbound) = try makePair(gcm128, spi: spi)
+        try database.insert(inbound)
+    }
+    // A random source stuck on a reserved value yields nil rather than a bad SPI.
+    #expect(database.freshSPI(crypto: FixedRandomProvider(fixed: [0, 0, 0, 7])) == nil)
+    let taken = try #require(database.spis.first)
+    let stuck = FixedRandomProvider(fixed: [UInt8(taken >> 24), UInt8((taken >> 16) & 0xFF), UInt8((taken >> 8) & 0xFF), UInt8(taken & 0xFF)])
+    #expect(database.freshSPI(crypto: stuck) == nil)
+}

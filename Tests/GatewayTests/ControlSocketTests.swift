@@ -27,8 +27,11 @@ import Testing
 
     @Test func serverAnswersRootClient() throws {
         guard getuid() == 0 else { return }   // the server only answers root; nothing to test otherwise
-        let path = "/tmp/vpnslb-ctl-test-\(getpid())/c.sock"
+        let dir = "/tmp/vpnslb-ctl-test-\(getpid())"
+        let path = dir + "/c.sock"
+        defer { unlink(path); rmdir(dir) }
         let server = try ControlServer(path: path)
+        defer { withExtendedLifetime(server) {} }
         var st = stat()
         #expect(stat(path, &st) == 0 && st.st_mode & 0o777 == 0o600)
         // One thread: connect first (the backlog holds it), then let the server answer, then read.

@@ -15,19 +15,20 @@ struct InMemoryLab {
     var gateway: GatewayCore
     var now = MonotonicTime.seconds(1000)
 
-    init(forceNATT: Bool = false) {
+    init(forceNATT: Bool = false, liveness: TimeSpan? = nil) {
         var table = PSKTable()
         table.defaultKey = Self.psk
         var config = GatewayConfiguration(virtualIP: Self.vip, preSharedKeys: table,
                                           cookieSecret: CookieJar.Secret(version: 1, key: [UInt8](repeating: 7, count: 32)))
         config.forceUDPEncapsulation = forceNATT
+        config.livenessInterval = liveness
         gateway = GatewayCore(configuration: config, now: now)
     }
 
-    func initiator(_ client: IPv4Address, psk: [UInt8] = psk) -> IKEv2Initiator {
+    func initiator(_ client: IPv4Address, psk: [UInt8] = psk, remote: [TrafficSelector] = [.host(inside)]) -> IKEv2Initiator {
         var c = IKEv2InitiatorConfiguration(local: IKEEndpoint(client, 500), peer: IKEEndpoint(Self.vip, 500),
                                             identity: .ipv4(client.wireBytes), psk: psk,
-                                            child: ChildSAPolicy(localSelectors: [.host(client)], remoteSelectors: [.host(Self.inside)]))
+                                            child: ChildSAPolicy(localSelectors: [.host(client)], remoteSelectors: remote))
         c.peerIdentity = .ipv4(Self.vip.wireBytes)
         return IKEv2Initiator(configuration: c, crypto: crypto)
     }
@@ -97,6 +98,11 @@ struct InMemoryLab {
 
         let snapshot = lab.gateway.snapshot(now: lab.now)
         #expect(snapshot.ikeSAs.count == 1)
+        let events = lab.gateway.takeEvents()
+        #expect(events.count == 2, "\(events)")
+        #expect(events.contains(.childInstalled(inboundSPI: child.outboundSPI, outboundSPI: child.inboundSPI,
+                                                udpEncapsulation: false, ike: try #require(initiator.ikeSA?.id))))
+        #expect(lab.gateway.takeEvents().isEmpty)
         let row = try #require(snapshot.ipsecSAs.first)
         #expect(row.inboundSPI == child.outboundSPI && row.outboundSPI == child.inboundSPI)
         #expect(row.packetsDecrypted == 2 && row.packetsEncrypted == 1)
@@ -213,5 +219,80 @@ struct InMemoryLab {
         lab.gateway.handleTimers(now: lab.now + .seconds(3961), into: &outputs)
         #expect(lab.gateway.childSACount == 0)
         #expect(lab.gateway.counters["esp.expired"] == 1)
+    }
+
+    /// CREATE_CHILD_SA rekeys from the client: the gateway installs the new Child SA, drops
+    /// the old one, and an IKE SA rekey keeps the tunnel (and its Child SA) under the new SPIs.
+    @Test func childAndIKERekeysFromThePeerMoveTheSAs() throws {
+        var lab = InMemoryLab()
+        var initiator = lab.initiator(IPv4Address(192, 0, 2, 15))
+        _ = lab.exchange(&initiator, initiator.start(now: lab.now))
+        let first = try #require(initiator.childSAs.first)
+        lab.now = lab.now + .seconds(60)
+        _ = lab.exchange(&initiator, initiator.rekeyChildSA(inboundSPI: first.inboundSPI, now: lab.now))
+        let second = try #require(initiator.childSAs.first)
+        #expect(initiator.childSAs.count == 1 && second.inboundSPI != first.inboundSPI)
+        #expect(lab.gateway.inboundSPIs == [second.outboundSPI])
+
+        let oldIKE = try #require(initiator.ikeSA?.id)
+        lab.now = lab.now + .seconds(60)
+        _ = lab.exchange(&initiator, initiator.rekeyIKESA(now: lab.now))
+        let newIKE = try #require(initiator.ikeSA?.id)
+        #expect(newIKE != oldIKE)
+        let snapshot = lab.gateway.snapshot(now: lab.now)
+        #expect(snapshot.ikeSAs.count == 1)
+        #expect(snapshot.ikeSAs.first?.localSPI == ShowNames.hex64(newIKE.spiR))
+        #expect(snapshot.ikeSAs.first?.tunnelID == 1, "the tunnel keeps its number across the rekey")
+        #expect(snapshot.ipsecSAs.map(\.inboundSPI) == [second.outboundSPI])
+        #expect(snapshot.ipsecSAs.first?.tunnelID == 1)
+    }
+
+    /// With `--dpd`, a peer that stops answering is found dead and its SAs are removed.
+    @Test func deadPeerIsDetectedAndItsSAsRemoved() throws {
+        var lab = InMemoryLab(liveness: .seconds(10))
+        var initiator = lab.initiator(IPv4Address(192, 0, 2, 16))
+        _ = lab.exchange(&initiator, initiator.start(now: lab.now))
+        #expect(lab.gateway.childSACount == 1)
+        var checks = 0
+        // The client is gone: nothing answers. Walk the clock through the retransmissions.
+        for _ in 0..<600 {
+            lab.now = lab.now + .seconds(1)
+            var out: [GatewayOutput] = []
+            lab.gateway.handleTimers(now: lab.now, into: &out)
+            checks += out.count
+            if lab.gateway.establishedIKESACount == 0 { break }
+        }
+        #expect(checks >= 2, "a liveness check and its retransmissions were sent")
+        #expect(lab.gateway.establishedIKESACount == 0)
+        #expect(lab.gateway.childSACount == 0)
+    }
+
+    /// With a 0.0.0.0/0 TSr the gateway also answers pings to its own tunnel-side address
+    /// (the VIP), counts traffic to other inside hosts, and refuses inner sources outside TSi.
+    @Test(arguments: [
+        (InMemoryLab.vip, "echo"),
+        (InMemoryLab.inside, "echo"),
+        (IPv4Address(203, 0, 113, 50), "other"),
+    ])
+    func innerDestinations(destination: IPv4Address, expected: String) throws {
+        var lab = InMemoryLab()
+        let client = IPv4Address(192, 0, 2, 17)
+        var initiator = lab.initiator(client, remote: [.anyIPv4])
+        _ = lab.exchange(&initiator, initiator.start(now: lab.now))
+        let child = try #require(initiator.childSAs.first)
+        let transform = try ESPTransform(encryption: child.suite.encryption, keyLength: child.suite.keyLength, integrity: child.suite.integrity)
+        var out = try OutboundSA(spi: child.outboundSPI, transform: transform,
+                                 keyMaterial: child.outboundKeys.encryption + child.outboundKeys.integrity, now: lab.now)
+        var outputs: [GatewayOutput] = []
+        let ping = InnerTrafficTests.echo(from: client, to: destination)
+        lab.gateway.receiveRawESP(try out.seal(ping, now: lab.now, crypto: lab.crypto), from: client, now: lab.now, into: &outputs)
+        let row = try #require(lab.gateway.snapshot(now: lab.now).ipsecSAs.first)
+        #expect(outputs.count == (expected == "echo" ? 1 : 0))
+        #expect(row.echoRepliesSent == (expected == "echo" ? 1 : 0))
+        #expect(row.innerOtherPackets == (expected == "other" ? 1 : 0))
+
+        let spoofed = InnerTrafficTests.echo(from: IPv4Address(192, 0, 2, 99), to: destination)
+        lab.gateway.receiveRawESP(try out.seal(spoofed, now: lab.now, crypto: lab.crypto), from: client, now: lab.now, into: &outputs)
+        #expect(lab.gateway.counters["inner.selectorMismatch"] == 1, "RFC 4301 §5.2: source outside TSi")
     }
 }

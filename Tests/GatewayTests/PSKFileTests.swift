@@ -60,4 +60,23 @@ import Testing
     @Test func missingFileIsAnErrorNotACrash() {
         #expect(throws: PSKFileError.self) { try PSKFile.load("/nonexistent/vpnslb/psk") }
     }
+
+    @Test func cookieSecretNeedsSixteenOctetsAndRootOnlyMode() throws {
+        guard getuid() == 0 else { return }   // root-owned files can only be made by root
+        let path = "/tmp/vpnslb-cookie-test-\(getpid())"
+        defer { unlink(path) }
+        for (text, ok) in [("0123456789abcdef\n", true), ("  short  \n", false)] {
+            let f = try #require(fopen(path, "w"))
+            fputs(text, f)
+            fclose(f)
+            chmod(path, 0o600)
+            if ok {
+                #expect(try PSKFile.loadCookieSecret(path) == Array("0123456789abcdef".utf8))
+            } else {
+                #expect(throws: PSKFileError.self) { try PSKFile.loadCookieSecret(path) }
+            }
+        }
+        chmod(path, 0o604)
+        #expect(throws: PSKFileError.self) { try PSKFile.loadCookieSecret(path) }
+    }
 }

@@ -19,15 +19,27 @@ struct AlgorithmSet: CustomStringConvertible, Sendable {
                             esp: ProposalPolicy(ciphers: [cipher], prfs: [], integrity: i, dhGroups: [group]))
     }
 
-    static let all: [AlgorithmSet] = [
-        make("AES-CBC-128/SHA1/MODP2048", CipherChoice(.aesCBC, 128), .hmacSHA1, .hmacSHA1_96, .modp2048),
-        make("AES-CBC-256/SHA256/ECP256", CipherChoice(.aesCBC, 256), .hmacSHA256, .hmacSHA256_128, .ecp256),
-        make("AES-CBC-128/SHA256/X25519", CipherChoice(.aesCBC, 128), .hmacSHA256, .hmacSHA256_128, .curve25519),
-        make("AES-CBC-256/SHA1/X25519", CipherChoice(.aesCBC, 256), .hmacSHA1, .hmacSHA1_96, .curve25519),
-        make("AES-GCM-16-128/SHA256/X25519", CipherChoice(.aesGCM16, 128), .hmacSHA256, nil, .curve25519),
-        make("AES-GCM-16-256/SHA512/ECP384", CipherChoice(.aesGCM16, 256), .hmacSHA512, nil, .ecp384),
-        make("AES-GCM-16-256/SHA256/MODP2048", CipherChoice(.aesGCM16, 256), .hmacSHA256, nil, .modp2048),
-    ]
+    /// AES-CBC-128/256 × HMAC-SHA1/SHA2-256 × MODP2048/ECP256/X25519, then AES-GCM-16-128/256
+    /// with each group, plus ECP384 with SHA2-512.
+    static let all: [AlgorithmSet] = {
+        var sets: [AlgorithmSet] = []
+        let groups: [(String, DHGroup)] = [("MODP2048", .modp2048), ("ECP256", .ecp256), ("X25519", .curve25519)]
+        for bits in [128, 256] {
+            for (hashName, prf, integ) in [("SHA1", PRFAlgorithm.hmacSHA1, IntegrityAlgorithm.hmacSHA1_96),
+                                           ("SHA256", .hmacSHA256, .hmacSHA256_128)] {
+                for (groupName, group) in groups {
+                    sets.append(make("AES-CBC-\(bits)/\(hashName)/\(groupName)", CipherChoice(.aesCBC, bits), prf, integ, group))
+                }
+            }
+        }
+        for bits in [128, 256] {
+            for (groupName, group) in groups {
+                sets.append(make("AES-GCM-16-\(bits)/SHA256/\(groupName)", CipherChoice(.aesGCM16, bits), .hmacSHA256, nil, group))
+            }
+        }
+        sets.append(make("AES-GCM-16-256/SHA512/ECP384", CipherChoice(.aesGCM16, 256), .hmacSHA512, nil, .ecp384))
+        return sets
+    }()
 }
 
 /// Both ends derived the same Child SA, mirrored.
@@ -66,13 +78,14 @@ struct LadderTests {
         }
     }
 
-    @Test func responderNeverAnnouncesMOBIKE() throws {
+    @Test func initAnswerCarriesOnlyWhatWeImplement() throws {
         var lab = Ladder()
         lab.establish()
-        // The initiator saw every payload of the IKE_AUTH response; MOBIKE_SUPPORTED is absent
-        // from IKE_SA_INIT too (nothing unprotected mentions it).
+        // <-- IKE_SA_INIT {SA, KE, Nr, N(NATD_S), N(NATD_D)}: no MOBIKE, fragmentation, redirect
+        // or multiple-auth announcements (spec §1.4 step 7).
         let initResponse = try IKEMessage.parse(lab.wire[1].bytes)
-        #expect(!initResponse.payloads.notifies.contains { $0.type == .mobikeSupported })
+        #expect(initResponse.payloads.map(\.type) == [.securityAssociation, .keyExchange, .nonce, .notify, .notify])
+        #expect(initResponse.payloads.notifies.map(\.type) == [.natDetectionSourceIP, .natDetectionDestinationIP])
         #expect(lab.initiator.isEstablished)
     }
 
@@ -109,6 +122,12 @@ struct LadderTests {
         #expect(lab.responderActions.established.isEmpty)
         #expect(lab.responderActions.deletedIKESAs.count == 1)
         #expect(lab.responder.halfOpenCount == 0 && lab.responder.establishedCount == 0)
+        // A retransmitted IKE_AUTH request still gets the same AUTHENTICATION_FAILED (§2.1).
+        let auth = lab.wire[2].bytes
+        let again = lab.responder.receive(auth, from: clientEndpoint, to: gatewayEndpoint, now: lab.now).sent
+        #expect(again == [lab.wire[3].bytes])
+        _ = lab.responder.handleTimers(now: lab.now + .seconds(31))
+        #expect(lab.responder.receive(auth, from: clientEndpoint, to: gatewayEndpoint, now: lab.now + .seconds(31)).drops == [.unknownSPI])
     }
 
     @Test func responderAuthIsCheckedByTheInitiator() {
@@ -132,6 +151,10 @@ struct LadderTests {
         var lab = Ladder(initiator: config)
         lab.establish()
         #expect(lab.initiator.failure == .authenticationFailed)
+        // IKE_AUTH -->  <-- IKE_AUTH  INFORMATIONAL {N(AUTHENTICATION_FAILED)} -->  (§2.21.2)
+        #expect(lab.wire.count == 6)
+        #expect(lab.responderActions.deletedIKESAs.count == 1)
+        #expect(lab.responder.establishedCount == 0)
     }
 
     @Test func invalidKEPayloadRetry() throws {
@@ -155,7 +178,7 @@ struct LadderTests {
     @Test func noProposalChosen() {
         var rc = responderConfiguration()
         rc.ike.ciphers = [CipherChoice(.aesGCM16, 256)]
-        let set = AlgorithmSet.all[0]
+        let set = AlgorithmSet.all[0]          // AES-CBC-128/SHA1/MODP2048
         var lab = Ladder(initiator: initiatorConfiguration(ike: set.ike, group: set.group, esp: set.esp), responder: rc)
         lab.establish()
         #expect(plainNotifies(lab.wire[1].bytes) == [.noProposalChosen])
@@ -211,6 +234,9 @@ struct LadderTests {
         #expect(lab.responder.establishedCount == 1)
         _ = lab.initiator.receive(a1[0], from: gatewayEndpoint, now: lab.now)
         #expect(lab.initiator.isEstablished)
+        // A late duplicate IKE_SA_INIT opens no second SA.
+        #expect(lab.responder.receive(initRequest, from: clientEndpoint, to: gatewayEndpoint, now: lab.now).drops == [.retransmissionMismatch])
+        #expect(lab.responder.halfOpenCount == 0 && lab.responder.establishedCount == 1)
         // Liveness: a duplicate INFORMATIONAL request gets the identical answer.
         let ping = lab.initiator.checkLiveness(now: lab.now).sent[0]
         let p1 = lab.responder.receive(ping, from: clientEndpoint, to: gatewayEndpoint, now: lab.now).sent
@@ -367,6 +393,7 @@ struct LadderTests {
         // The IKE_AUTH request came from the new port and the answer went back there.
         let sends = lab.responderActions.sentWithEndpoints
         #expect(sends.last?.to.port == 4500)
+        #expect(sends.last?.from.port == 4500)
     }
 
     @Test func natDetectionUsesTheConfiguredVIP() throws {
@@ -376,10 +403,92 @@ struct LadderTests {
         let req = lab.initiator.start(now: lab.now).sent[0]
         let realAddress = IKEEndpoint(IPv4Address(198, 51, 100, 11), 500)
         let answer = lab.responder.receive(req, from: clientEndpoint, to: realAddress, now: lab.now).sent[0]
-        _ = lab.initiator.receive(answer, from: gatewayEndpoint, now: lab.now)
+        let auth = lab.initiator.receive(answer, from: gatewayEndpoint, now: lab.now)
+        #expect(auth.sentWithEndpoints.first?.to == gatewayEndpoint)     // the client saw no NAT: no float
         let m = try IKEMessage.parse(answer)
         let natdS = try #require(m.payloads.notify(.natDetectionSourceIP)).data
         #expect(natdS == NATDetection.hash(openSSL, spiI: m.header.spiI, spiR: m.header.spiR, endpoint: gatewayEndpoint))
     }
+
+    @Test func natDetectionUsesTheConfiguredPublicPort() throws {
+        // The gateway listens on 5500; clients address the VIP's 500.
+        var rc = responderConfiguration()
+        rc.publicPorts = [5500: 500]
+        var lab = Ladder(responder: rc)
+        let req = lab.initiator.start(now: lab.now).sent[0]
+        let answer = lab.responder.receive(req, from: clientEndpoint, to: IKEEndpoint(vip, 5500), now: lab.now).sent[0]
+        let auth = lab.initiator.receive(answer, from: gatewayEndpoint, now: lab.now)
+        #expect(lab.initiator.ikeSA == nil)
+        #expect(auth.sentWithEndpoints.first?.to == gatewayEndpoint)     // no NAT seen: no float to 4500
+    }
 }
 
+
+@Suite("Gateway-initiated requests")
+struct GatewayRequestTests {
+    @Test func gatewayDeletesAChildSA() throws {
+        var lab = Ladder()
+        lab.establish()
+        let id = try #require(lab.initiator.ikeSA).id
+        let child = try #require(lab.responder.childSAs(of: id).first)
+        // <-- INFORMATIONAL {D(ESP, spi)}  INFORMATIONAL {D(ESP, spi')} -->
+        lab.pumpFromResponder(lab.responder.deleteChildSA(id, inboundSPI: child.inboundSPI, now: lab.now))
+        #expect(lab.initiatorActions.deletedChildren == [child.outboundSPI])
+        #expect(lab.responderActions.deletedChildren == [child.inboundSPI])
+        #expect(lab.responder.childSAs(of: id).isEmpty && lab.initiator.childSAs.isEmpty)
+        #expect(lab.responder.establishedCount == 1 && lab.initiator.isEstablished)
+        // The initiator's answer carried its half (§1.4.1).
+        #expect(lab.wire.count == 6)
+    }
+}
+
+@Suite("Retransmission policy")
+struct RetransmissionPolicyTests {
+    @Test func strongSwanBackoff() {
+        // 4 s, then ×1.8: sends at 0, 4, 11.2, 24.16, 47.49, 89.48 s; give up at 165.06 s.
+        var initiator = IKEv2Initiator(configuration: initiatorConfiguration(), crypto: openSSL)
+        var schedule: [MonotonicTime] = []
+        var actions = initiator.start(now: .zero)
+        for _ in 0..<8 {
+            guard case .schedule(let at)? = actions.last else { break }
+            schedule.append(at)
+            actions = initiator.handleTimers(now: at)
+        }
+        #expect(schedule.map { $0.nanoseconds / 1_000_000 } == [4000, 11200, 24160, 47488, 89478, 165061])
+        #expect(initiator.failure == .timeout)
+    }
+
+    @Test func absurdBackoffSaturatesInsteadOfTrapping() {
+        var config = initiatorConfiguration()
+        config.retransmission = RetransmissionPolicy(initialTimeout: .seconds(1_000_000), backoffPerMille: 1_000_000, retransmissions: 50)
+        var initiator = IKEv2Initiator(configuration: config, crypto: openSSL)
+        var now = MonotonicTime.zero
+        _ = initiator.start(now: now)
+        for _ in 0..<60 {
+            now = MonotonicTime(nanoseconds: UInt64.max)
+            _ = initiator.handleTimers(now: now)
+        }
+        #expect(initiator.failure == .timeout)
+    }
+}
+
+@Suite("NAT traversal (RFC 7296 §2.23)")
+struct NATTraversalTests {
+    @Test func clientBehindNATFloatsTo4500AndEncapsulates() throws {
+        var config = initiatorConfiguration()
+        config.local = IKEEndpoint(IPv4Address(10, 0, 0, 5), 500)       // private side of a home NAT
+        var lab = Ladder(initiator: config)
+        lab.nat = { IKEEndpoint(IPv4Address(192, 0, 2, 77), $0.port == 500 ? 40500 : 44500) }
+        lab.establish()
+        #expect(lab.initiator.isEstablished)
+        let info = try #require(lab.initiator.ikeSA)
+        #expect(info.udpEncapsulation && info.peer.port == 4500 && info.local.port == 4500)
+        let gatewaySide = try #require(lab.responder.establishedSAs.first)
+        #expect(gatewaySide.udpEncapsulation)
+        #expect(gatewaySide.peer == IKEEndpoint(IPv4Address(192, 0, 2, 77), 44500))   // the mapped 4500 flow (§2.11)
+        #expect(lab.responderActions.installed.first?.udpEncapsulation == true)
+        // Liveness answers follow the NAT mapping.
+        lab.pump(lab.initiator.checkLiveness(now: lab.now))
+        #expect(lab.responderActions.sentWithEndpoints.last?.to == IKEEndpoint(IPv4Address(192, 0, 2, 77), 44500))
+    }
+}

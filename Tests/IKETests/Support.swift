@@ -66,6 +66,8 @@ struct Ladder {
     var wire: [(toResponder: Bool, bytes: [UInt8])] = []
     var initiatorActions: [IKEAction] = []
     var responderActions: [IKEAction] = []
+    /// A NAT in front of the initiator: rewrites the source the responder sees.
+    var nat: @Sendable (IKEEndpoint) -> IKEEndpoint = { $0 }
 
     init(initiator: IKEv2InitiatorConfiguration = initiatorConfiguration(),
          responder: IKEv2ResponderConfiguration = responderConfiguration()) {
@@ -85,7 +87,7 @@ struct Ladder {
             for s in pending {
                 wire.append((toResponder, s.bytes))
                 if toResponder {
-                    let a = responder.receive(s.bytes, from: s.from, to: s.to, now: now)
+                    let a = responder.receive(s.bytes, from: nat(s.from), to: s.to, now: now)
                     responderActions += a
                     next += a.sentWithEndpoints
                 } else {
@@ -109,7 +111,7 @@ struct Ladder {
             for s in pending {
                 wire.append((toResponder, s.bytes))
                 if toResponder {
-                    let a = responder.receive(s.bytes, from: s.from, to: s.to, now: now)
+                    let a = responder.receive(s.bytes, from: nat(s.from), to: s.to, now: now)
                     responderActions += a
                     next += a.sentWithEndpoints
                 } else {

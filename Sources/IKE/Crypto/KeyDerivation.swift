@@ -12,12 +12,15 @@ public struct IKESAKeys: Hashable, Sendable {
 }
 
 /// ESP keys of one direction.
-public struct ESPKeys: Hashable, Sendable {
+public struct ChildSAKeys: Hashable, Sendable {
     /// Cipher key, followed by the 4-octet salt for AES-GCM (RFC 4106 §8.1).
     public var encryption: [UInt8]
     /// Empty for AEAD.
     public var integrity: [UInt8]
     public init(encryption: [UInt8], integrity: [UInt8]) { self.encryption = encryption; self.integrity = integrity }
+
+    /// Encryption key ‖ salt ‖ integrity key: the layout the ESP target's SAs take.
+    public var keyMaterial: [UInt8] { encryption + integrity }
 }
 
 /// Key derivation of RFC 7296 §2.13, §2.14, §2.17 and §2.18. Only HMAC PRFs are supported,
@@ -57,12 +60,12 @@ public enum KeyDerivation {
     /// integrity, r→i encryption, r→i integrity.
     public static func childKeys(_ crypto: some CryptoProvider, prf p: PRFAlgorithm, skD: [UInt8],
                                  sharedSecret: [UInt8]?, ni: [UInt8], nr: [UInt8],
-                                 suite: ESPSuite) throws -> (initiatorToResponder: ESPKeys, responderToInitiator: ESPKeys) {
+                                 suite: ESPSuite) throws -> (initiatorToResponder: ChildSAKeys, responderToInitiator: ChildSAKeys) {
         let e = suite.encryptionKeyMaterialLength
         let a = suite.integrityKeyLength
         var km = try crypto.prfPlus(p, key: skD, seed: (sharedSecret ?? []) + ni + nr, length: 2 * (e + a))[...]
         func take(_ n: Int) -> [UInt8] { defer { km = km.dropFirst(n) }; return Array(km.prefix(n)) }
         let ie = take(e), ia = take(a), re = take(e), ra = take(a)
-        return (ESPKeys(encryption: ie, integrity: ia), ESPKeys(encryption: re, integrity: ra))
+        return (ChildSAKeys(encryption: ie, integrity: ia), ChildSAKeys(encryption: re, integrity: ra))
     }
 }

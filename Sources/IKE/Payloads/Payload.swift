@@ -20,7 +20,8 @@ public enum Payload: Hashable, Sendable {
     /// SK (§3.14): kept encrypted; `SKCodec` opens it with the SA's keys.
     case encrypted(EncryptedPayload)
     /// Recognised but not interpreted here (CERT, CERTREQ, EAP, SKF): carried as octets so the
-    /// message rules can still judge their presence.
+    /// message rules can still judge their presence. With an unrecognised type it serialises
+    /// as a critical payload (the parser never yields that: it skips or rejects them, §2.5).
     case opaque(type: PayloadType, body: [UInt8])
 
     public var type: PayloadType {
@@ -152,7 +153,9 @@ public enum PayloadChain {
                 next = i + 1 < payloads.count ? payloads[i + 1].type : .none
             }
             out.append(next.rawValue)
-            out.append(0)
+            // We never originate unrecognised payloads except to probe a peer's §2.5 handling,
+            // so such a payload is sent critical; everything we understand goes non-critical.
+            out.append(payload.type.isRecognised ? 0 : criticalBit)
             out.appendU16(0)
             payload.serializeBody(into: &out)
             out.setU16(UInt16(truncatingIfNeeded: out.count - start), at: start + 2)

@@ -6,8 +6,8 @@ public struct ChildSA: Hashable, Sendable {
     public var inboundSPI: UInt32
     public var outboundSPI: UInt32
     public var suite: ESPSuite
-    public var inboundKeys: ESPKeys
-    public var outboundKeys: ESPKeys
+    public var inboundKeys: ChildSAKeys
+    public var outboundKeys: ChildSAKeys
     /// Our side (TSr for the gateway) and the peer's side (TSi for the gateway).
     public var localSelectors: [TrafficSelector]
     public var remoteSelectors: [TrafficSelector]

@@ -45,6 +45,8 @@ struct CreateChildRequest {
     var offer: SecurityAssociationPayload
     var tsi: [TrafficSelector]
     var tsr: [TrafficSelector]
+    /// Set on the one retry after INVALID_KE_PAYLOAD (§1.3), so a confused peer cannot loop us.
+    var retriedAfterInvalidKE = false
 }
 
 struct IKERekeyRequest {
@@ -142,8 +144,8 @@ struct IKESACore {
     }
 
     /// A protected message for this SA (IKE_AUTH done). `message` is the parsed outer message.
-    mutating func receive(_ datagram: [UInt8], _ message: IKEMessage, from: IKEEndpoint, now: MonotonicTime,
-                          context: CoreContext) -> Outcome {
+    mutating func receive(_ datagram: [UInt8], _ message: IKEMessage, from: IKEEndpoint, to: IKEEndpoint? = nil,
+                          now: MonotonicTime, context: CoreContext) -> Outcome {
         let h = message.header
         // §3.1: the I flag tells which end sent it; a mismatch is not for us.
         guard h.isFromOriginalInitiator != weAreOriginalInitiator else { return Outcome(actions: [.dropped(.unexpectedMessage)]) }
@@ -174,7 +176,7 @@ struct IKESACore {
             guard (try? SKCodec.open(datagram, sk: sk, cipher: inboundCipher, crypto: context.crypto)) != nil else {
                 return Outcome(actions: [.dropped(.integrityCheckFailed)])
             }
-            return Outcome(actions: [.send(last.bytes, to: from, from: local)])
+            return Outcome(actions: [.send(last.bytes, to: from, from: to ?? local)])
         }
         guard h.messageID == expectedPeerRequest else {
             // §2.3 / §3.10.1: outside the window → drop; INVALID_MESSAGE_ID is never a response.
@@ -189,8 +191,10 @@ struct IKESACore {
         } catch {
             return Outcome(actions: [.dropped(.integrityCheckFailed)])
         }
-        // §2.11: answer where the authenticated request came from (NAT mapping changes).
+        // §2.11: answer where the authenticated request came from (NAT mapping changes),
+        // from the address and port it was sent to (500 or 4500).
         peer = from
+        if let to { local = to }
         lastHeard = now
         do {
             try MessageRules.check(h.exchange, isResponse: false, payloads)
@@ -227,304 +231,6 @@ struct IKESACore {
         lastResponse = (h.messageID, bytes)
         expectedPeerRequest = h.messageID &+ 1
         return [.send(bytes, to: peer, from: local)]
-    }
-
-    // MARK: INFORMATIONAL (§1.4)
-
-    private mutating func handleInformational(_ payloads: [Payload], context: CoreContext) -> ([Payload], Outcome) {
-        var out = Outcome()
-        var response: [Payload] = []
-        var deletedInbound: [UInt32] = []
-        for d in payloads.deletes {
-            switch d.protocolID {
-            case .ike:
-                // §1.4.1: answer empty, then the IKE SA and its Child SAs are gone.
-                for c in children { out.actions.append(.deleteChildSA(inboundSPI: c.inboundSPI, outboundSPI: c.outboundSPI, ike: id)) }
-                children = []
-                out.actions.append(.deleteIKESA(id))
-                out.closed = true
-                return ([], out)
-            case .esp, .ah:
-                for spiBytes in d.spis {
-                    guard let spi = UInt32(bigEndianBytes: spiBytes),
-                          let i = children.firstIndex(where: { $0.outboundSPI == spi }) else { continue }
-                    let c = children.remove(at: i)
-                    out.actions.append(.deleteChildSA(inboundSPI: c.inboundSPI, outboundSPI: c.outboundSPI, ike: id))
-                    // §1.4.1: unless we are deleting it ourselves, answer with our half.
-                    if case .deleteChildSAs(let ours)? = pending?.request, ours.contains(c.inboundSPI) { continue }
-                    deletedInbound.append(c.inboundSPI)
-                }
-            default:
-                continue
-            }
-        }
-        if !deletedInbound.isEmpty { response.append(.delete(.esp(deletedInbound))) }
-        return (response, out)
-    }
-
-    // MARK: CREATE_CHILD_SA as responder (§1.3)
-
-    private mutating func handleCreateChildSA(_ payloads: [Payload], now: MonotonicTime, context: CoreContext) -> ([Payload], Outcome) {
-        var out = Outcome()
-        guard let sa = payloads.securityAssociation, let ni = payloads.nonce?.data else {
-            return ([.notify(NotifyPayload(.invalidSyntax))], out)
-        }
-        let ke = payloads.keyExchange
-        let crypto = context.crypto
-        if sa.proposals.first?.protocolID == .ike {
-            // §1.3.2: rekey of this IKE SA.
-            guard let ke else { return ([.notify(NotifyPayload(.invalidSyntax))], out) }
-            switch ProposalSelection.select(sa, protocolID: .ike, policy: context.ikePolicy, dh: .mustMatchKE(ke.group)) {
-            case .noProposalChosen:
-                return ([.notify(NotifyPayload(.noProposalChosen))], out)
-            case .invalidKE(let g):
-                return ([.notify(NotifyPayload(.invalidKEPayload, data: [UInt8(g.rawValue >> 8), UInt8(g.rawValue & 0xFF)]))], out)
-            case .chosen(var proposal, let match):
-                guard let newSuite = match.ikeSuite, let offered = sa.proposals.first(where: { $0.number == proposal.number }),
-                      offered.spi.count == 8, let peerSPI = UInt64(exactly: offered.spi.reduce(UInt64(0)) { $0 << 8 | UInt64($1) }),
-                      peerSPI != 0
-                else { return ([.notify(NotifyPayload(.invalidSyntax))], out) }
-                guard let dh = try? crypto.makeKeyExchange(group: newSuite.dhGroup),
-                      ke.data.count == newSuite.dhGroup.publicValueLength,
-                      let shared = try? dh.sharedSecret(peerPublicValue: ke.data)
-                else { return ([.notify(NotifyPayload(.invalidSyntax))], out) }
-                let nr = crypto.randomBytes(count: Self.nonceLength)
-                let ourSPI = Self.randomSPI64(crypto)
-                proposal.spi = ourSPI.bigEndianBytes
-                let seed = KeyDerivation.rekeySkeyseed(crypto, oldPRF: suite.prf, oldSKd: keys.skD, sharedSecret: shared, ni: ni, nr: nr)
-                let newID = IKESAIdentifier(spiI: peerSPI, spiR: ourSPI)
-                guard let newKeys = try? KeyDerivation.ikeKeys(crypto, suite: newSuite, skeyseed: seed, ni: ni, nr: nr,
-                                                               spiI: newID.spiI, spiR: newID.spiR)
-                else { return ([.notify(NotifyPayload(.noProposalChosen))], out) }
-                // §2.18: the rekey's initiator is the new SA's original initiator.
-                var new = IKESACore(weAreOriginalInitiator: false, id: newID, suite: newSuite, keys: newKeys,
-                                    local: local, peer: peer, udpEncapsulation: udpEncapsulation,
-                                    peerIdentity: peerIdentity, virtualAddress: virtualAddress,
-                                    expectedPeerRequest: 0, nextOwnRequest: 0, lastHeard: now)
-                new.children = children
-                children = []
-                out.rekeyed = new
-                out.actions.append(.rekeyedIKESA(old: id, new: new.info))
-                return ([.securityAssociation(SecurityAssociationPayload(proposals: [proposal])), .nonce(NoncePayload(data: nr)),
-                         .keyExchange(KeyExchangePayload(group: newSuite.dhGroup.rawValue, data: dh.publicValue))], out)
-            }
-        }
-        // New or rekeyed Child SA (§1.3.1, §1.3.3).
-        var rekeyed: ChildSA?
-        if let n = payloads.notify(.rekeySA) {
-            guard let spi = UInt32(bigEndianBytes: n.spi), let old = children.first(where: { $0.outboundSPI == spi }) else {
-                return ([.notify(NotifyPayload(.childSANotFound, protocolID: .esp, spi: n.spi))], out)
-            }
-            rekeyed = old
-        }
-        let offeredTSi = payloads.trafficSelectorInitiator?.selectors ?? []
-        let offeredTSr = payloads.trafficSelectorResponder?.selectors ?? []
-        let (tsi, tsr) = narrowForPeerRequest(offeredTSi: offeredTSi, offeredTSr: offeredTSr, rekeyed: rekeyed, context: context)
-        guard !tsi.isEmpty, !tsr.isEmpty else { return ([.notify(NotifyPayload(.tsUnacceptable))], out) }
-        switch ProposalSelection.select(sa, protocolID: .esp, policy: context.child.esp, dh: .pfs(ke?.group)) {
-        case .noProposalChosen:
-            return ([.notify(NotifyPayload(.noProposalChosen))], out)
-        case .invalidKE(let g):
-            return ([.notify(NotifyPayload(.invalidKEPayload, data: [UInt8(g.rawValue >> 8), UInt8(g.rawValue & 0xFF)]))], out)
-        case .chosen(var proposal, let match):
-            guard let offered = sa.proposals.first(where: { $0.number == proposal.number }),
-                  let peerSPI = UInt32(bigEndianBytes: offered.spi), peerSPI != 0
-            else { return ([.notify(NotifyPayload(.invalidSyntax))], out) }
-            let suiteESP = match.espSuite
-            var shared: [UInt8]?
-            var kePayload: [Payload] = []
-            if let group = suiteESP.dhGroup, let ke {
-                guard let dh = try? crypto.makeKeyExchange(group: group), ke.data.count == group.publicValueLength,
-                      let s = try? dh.sharedSecret(peerPublicValue: ke.data)
-                else { return ([.notify(NotifyPayload(.invalidSyntax))], out) }
-                shared = s
-                kePayload = [.keyExchange(KeyExchangePayload(group: group.rawValue, data: dh.publicValue))]
-            }
-            let nr = crypto.randomBytes(count: Self.nonceLength)
-            let spi = Self.randomSPI32(crypto, avoiding: context.usedSPIs)
-            proposal.spi = spi.bigEndianBytes
-            guard let k = try? KeyDerivation.childKeys(crypto, prf: suite.prf, skD: keys.skD, sharedSecret: shared,
-                                                       ni: ni, nr: nr, suite: suiteESP)
-            else { return ([.notify(NotifyPayload(.noProposalChosen))], out) }
-            // The peer initiated this exchange: i→r keys protect what it sends to us.
-            let child = ChildSA(inboundSPI: spi, outboundSPI: peerSPI, suite: suiteESP, inboundKeys: k.initiatorToResponder,
-                                outboundKeys: k.responderToInitiator, localSelectors: tsr, remoteSelectors: tsi,
-                                udpEncapsulation: udpEncapsulation)
-            children.append(child)
-            out.newSPIs.append(spi)
-            out.actions.append(.installChildSA(child, ike: id))
-            // The old Child SA stays until the peer deletes it (§2.8).
-            return ([.securityAssociation(SecurityAssociationPayload(proposals: [proposal])), .nonce(NoncePayload(data: nr))]
-                    + kePayload + [.trafficSelectorInitiator(TrafficSelectorPayload(selectors: tsi)),
-                                   .trafficSelectorResponder(TrafficSelectorPayload(selectors: tsr))], out)
-        }
-    }
-
-    /// TS for a Child SA the peer asks for. From the peer's point of view TSi is its side.
-    /// A rekey keeps the old SA's selectors (§2.8: same selectors), narrowed by the offer.
-    private func narrowForPeerRequest(offeredTSi: [TrafficSelector], offeredTSr: [TrafficSelector], rekeyed: ChildSA?,
-                                      context: CoreContext) -> ([TrafficSelector], [TrafficSelector]) {
-        // When we are the original initiator, the peer (gateway) is "i" for this exchange only.
-        let peerAllowed: [TrafficSelector]
-        let localAllowed: [TrafficSelector]
-        if let old = rekeyed {
-            peerAllowed = old.remoteSelectors
-            localAllowed = old.localSelectors
-        } else if let v = virtualAddress, !weAreOriginalInitiator {
-            peerAllowed = [.host(v)]
-            localAllowed = context.child.localSelectors
-        } else {
-            peerAllowed = context.child.remoteSelectors
-            localAllowed = context.child.localSelectors
-        }
-        return (TrafficSelectorNarrowing.narrow(offered: offeredTSi, allowed: peerAllowed),
-                TrafficSelectorNarrowing.narrow(offered: offeredTSr, allowed: localAllowed))
-    }
-
-    // MARK: our own requests
-
-    mutating func startLiveness(now: MonotonicTime, context: CoreContext) -> [IKEAction] {
-        request(.informational, [], as: .liveness, now: now, context: context)
-    }
-
-    mutating func startDeleteIKESA(now: MonotonicTime, context: CoreContext) -> [IKEAction] {
-        request(.informational, [.delete(.ikeSA)], as: .deleteIKESA, now: now, context: context)
-    }
-
-    mutating func startDeleteChildSAs(_ inbound: [UInt32], now: MonotonicTime, context: CoreContext) -> [IKEAction] {
-        request(.informational, [.delete(.esp(inbound))], as: .deleteChildSAs(inbound), now: now, context: context)
-    }
-
-    /// CREATE_CHILD_SA for a new or rekeyed Child SA (§1.3.1, §1.3.3); `pfs` adds a KE.
-    mutating func startCreateChildSA(rekeying: UInt32?, pfs: DHGroup?, tsi: [TrafficSelector], tsr: [TrafficSelector],
-                                     now: MonotonicTime, context: CoreContext) -> ([IKEAction], UInt32?) {
-        let crypto = context.crypto
-        let spi = Self.randomSPI32(crypto, avoiding: context.usedSPIs)
-        let nonce = crypto.randomBytes(count: Self.nonceLength)
-        var ke: (any KeyExchange)?
-        if let pfs { ke = try? crypto.makeKeyExchange(group: pfs); if ke == nil { return ([.failed(.noAcceptableProposal)], nil) } }
-        let offer = ProposalSelection.offer(context.child.esp, protocolID: .esp, spi: spi.bigEndianBytes,
-                                            dhGroups: pfs.map { [$0] } ?? [])
-        var payloads: [Payload] = []
-        var selI = tsi, selR = tsr
-        if let old = rekeying, let c = children.first(where: { $0.inboundSPI == old }) {
-            // §1.3.3: REKEY_SA carries the SPI the exchange initiator expects inbound.
-            payloads.append(.notify(NotifyPayload(.rekeySA, protocolID: .esp, spi: c.inboundSPI.bigEndianBytes)))
-            selI = c.localSelectors
-            selR = c.remoteSelectors
-        }
-        payloads += [.securityAssociation(offer), .nonce(NoncePayload(data: nonce))]
-        if let ke { payloads.append(.keyExchange(KeyExchangePayload(group: ke.group.rawValue, data: ke.publicValue))) }
-        payloads += [.trafficSelectorInitiator(TrafficSelectorPayload(selectors: selI)),
-                     .trafficSelectorResponder(TrafficSelectorPayload(selectors: selR))]
-        let req = CreateChildRequest(rekeying: rekeying, spi: spi, nonce: nonce, keyExchange: ke, offer: offer, tsi: selI, tsr: selR)
-        return (request(.createChildSA, payloads, as: .createChildSA(req), now: now, context: context), spi)
-    }
-
-    /// CREATE_CHILD_SA rekeying this IKE SA (§1.3.2), with the same suite's DH group.
-    mutating func startRekeyIKESA(now: MonotonicTime, context: CoreContext) -> [IKEAction] {
-        let crypto = context.crypto
-        guard let ke = try? crypto.makeKeyExchange(group: suite.dhGroup) else { return [.failed(.noAcceptableProposal)] }
-        let spi = Self.randomSPI64(crypto)
-        let nonce = crypto.randomBytes(count: Self.nonceLength)
-        var policy = context.ikePolicy
-        policy.dhGroups = [suite.dhGroup] + policy.dhGroups.filter { $0 != suite.dhGroup }
-        let offer = ProposalSelection.offer(policy, protocolID: .ike, spi: spi.bigEndianBytes)
-        let payloads: [Payload] = [.securityAssociation(offer), .nonce(NoncePayload(data: nonce)),
-                                   .keyExchange(KeyExchangePayload(group: ke.group.rawValue, data: ke.publicValue))]
-        return request(.createChildSA, payloads,
-                       as: .rekeyIKESA(IKERekeyRequest(spi: spi, nonce: nonce, keyExchange: ke, offer: offer)),
-                       now: now, context: context)
-    }
-
-    // MARK: responses to our requests
-
-    private mutating func handleResponse(_ kind: OwnRequest, _ payloads: [Payload], exchange: ExchangeType,
-                                         now: MonotonicTime, context: CoreContext) -> Outcome {
-        var out = Outcome()
-        let crypto = context.crypto
-        switch kind {
-        case .liveness:
-            return out
-        case .deleteIKESA:
-            for c in children { out.actions.append(.deleteChildSA(inboundSPI: c.inboundSPI, outboundSPI: c.outboundSPI, ike: id)) }
-            children = []
-            out.actions.append(.deleteIKESA(id))
-            out.closed = true
-            return out
-        case .deleteChildSAs(let inbound):
-            for spi in inbound {
-                guard let i = children.firstIndex(where: { $0.inboundSPI == spi }) else { continue }
-                let c = children.remove(at: i)
-                out.actions.append(.deleteChildSA(inboundSPI: c.inboundSPI, outboundSPI: c.outboundSPI, ike: id))
-            }
-            return out
-        case .createChildSA(let req):
-            if let e = payloads.firstErrorNotify {
-                out.actions.append(.failed(.notified(e.type)))
-                return out
-            }
-            guard exchange == .createChildSA, let sa = payloads.securityAssociation, let nr = payloads.nonce?.data,
-                  let (proposal, match) = ProposalSelection.checkAnswer(sa, offer: req.offer, policy: context.child.esp,
-                                                                         dh: .pfs(payloads.keyExchange?.group)),
-                  let peerSPI = UInt32(bigEndianBytes: proposal.spi), peerSPI != 0,
-                  let tsi = payloads.trafficSelectorInitiator?.selectors, let tsr = payloads.trafficSelectorResponder?.selectors
-            else {
-                out.actions.append(.failed(.invalidResponse("CREATE_CHILD_SA answer")))
-                return out
-            }
-            var shared: [UInt8]?
-            if let ke = req.keyExchange {
-                guard let peerKE = payloads.keyExchange, peerKE.group == ke.group.rawValue,
-                      let s = try? ke.sharedSecret(peerPublicValue: peerKE.data)
-                else { out.actions.append(.failed(.invalidResponse("PFS KE"))); return out }
-                shared = s
-            }
-            guard let k = try? KeyDerivation.childKeys(crypto, prf: suite.prf, skD: keys.skD, sharedSecret: shared,
-                                                       ni: req.nonce, nr: nr, suite: match.espSuite)
-            else { return out }
-            let child = ChildSA(inboundSPI: req.spi, outboundSPI: peerSPI, suite: match.espSuite,
-                                inboundKeys: k.responderToInitiator, outboundKeys: k.initiatorToResponder,
-                                localSelectors: tsi, remoteSelectors: tsr, udpEncapsulation: udpEncapsulation)
-            children.append(child)
-            out.actions.append(.installChildSA(child, ike: id))
-            if let old = req.rekeying {
-                // §2.8: the rekey's initiator deletes the old Child SA.
-                out.actions += startDeleteChildSAs([old], now: now, context: context)
-            }
-            return out
-        case .rekeyIKESA(let req):
-            if let e = payloads.firstErrorNotify {
-                out.actions.append(.failed(.notified(e.type)))
-                return out
-            }
-            guard let sa = payloads.securityAssociation, let nr = payloads.nonce?.data, let peerKE = payloads.keyExchange,
-                  let (proposal, match) = ProposalSelection.checkAnswer(sa, offer: req.offer, policy: context.ikePolicy,
-                                                                         dh: .mustMatchKE(peerKE.group)),
-                  let newSuite = match.ikeSuite, newSuite.dhGroup == req.keyExchange.group, proposal.spi.count == 8,
-                  let shared = try? req.keyExchange.sharedSecret(peerPublicValue: peerKE.data)
-            else {
-                out.actions.append(.failed(.invalidResponse("IKE rekey answer")))
-                return out
-            }
-            let peerSPI = proposal.spi.reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-            let seed = KeyDerivation.rekeySkeyseed(crypto, oldPRF: suite.prf, oldSKd: keys.skD, sharedSecret: shared,
-                                                   ni: req.nonce, nr: nr)
-            let newID = IKESAIdentifier(spiI: req.spi, spiR: peerSPI)
-            guard let newKeys = try? KeyDerivation.ikeKeys(crypto, suite: newSuite, skeyseed: seed, ni: req.nonce, nr: nr,
-                                                           spiI: newID.spiI, spiR: newID.spiR)
-            else { return out }
-            var new = IKESACore(weAreOriginalInitiator: true, id: newID, suite: newSuite, keys: newKeys, local: local,
-                                peer: peer, udpEncapsulation: udpEncapsulation, peerIdentity: peerIdentity,
-                                virtualAddress: virtualAddress, expectedPeerRequest: 0, nextOwnRequest: 0, lastHeard: now)
-            new.children = children
-            children = []
-            out.actions.append(.rekeyedIKESA(old: id, new: new.info))
-            // §2.18: the initiator of the rekey deletes the old IKE SA.
-            out.actions += startDeleteIKESA(now: now, context: context)
-            out.rekeyed = new
-            return out
-        }
     }
 
     // MARK: timers

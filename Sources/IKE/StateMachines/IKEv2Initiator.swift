@@ -16,8 +16,10 @@ public struct IKEv2InitiatorConfiguration: Sendable {
     public var child: ChildSAPolicy
     /// Ask for a virtual address with CP(CFG_REQUEST) INTERNAL_IP4_ADDRESS (§3.15).
     public var requestVirtualAddress: Bool
-    /// Port to float to when a NAT is detected (§2.23, RFC 3948).
+    /// Our port after the float when a NAT is detected (§2.23, RFC 3948: 4500).
     public var natTraversalPort: UInt16
+    /// The peer's port after the float (4500 unless a lab peer listens elsewhere).
+    public var peerNATTraversalPort: UInt16
     public var retransmission: RetransmissionPolicy
     /// COOKIE and INVALID_KE_PAYLOAD retries before giving up (§2.6, §1.2).
     public var maximumInitRetries: Int
@@ -35,6 +37,7 @@ public struct IKEv2InitiatorConfiguration: Sendable {
         self.child = child
         self.requestVirtualAddress = false
         self.natTraversalPort = 4500
+        self.peerNATTraversalPort = 4500
         self.retransmission = .strongSwan
         self.maximumInitRetries = 3
     }
@@ -250,8 +253,8 @@ public struct IKEv2Initiator {
         let ourNAT = NATDetection.translated(p, .natDetectionDestinationIP, crypto: crypto, spiI: a.spiI, spiR: h.spiR, endpoint: configuration.local)
         var local = configuration.local
         var peer = configuration.peer
-        if (peerNAT || ourNAT) && peer.port == 500 {
-            peer.port = configuration.natTraversalPort
+        if (peerNAT || ourNAT) && peer.port != configuration.peerNATTraversalPort {
+            peer.port = configuration.peerNATTraversalPort
             local.port = configuration.natTraversalPort
         }
         var core = IKESACore(weAreOriginalInitiator: true, id: IKESAIdentifier(spiI: a.spiI, spiR: h.spiR), suite: suite, keys: keys,
@@ -305,12 +308,19 @@ public struct IKEv2Initiator {
         guard (try? MessageRules.check(.ikeAuth, isResponse: true, p)) != nil, let idr = p.identificationResponder,
               let auth = p.authentication
         else { return fail(.invalidResponse("IKE_AUTH answer")) }
-        if let expected = configuration.peerIdentity, expected.type != idr.type || expected.data != idr.data {
-            return fail(.authenticationFailed)
-        }
-        guard PSKAuthentication.verify(auth, crypto, prf: core.suite.prf, psk: configuration.psk, realMessage: s.initResponse,
+        let identityMatches = configuration.peerIdentity.map { $0.type == idr.type && $0.data == idr.data } ?? true
+        guard identityMatches,
+              PSKAuthentication.verify(auth, crypto, prf: core.suite.prf, psk: configuration.psk, realMessage: s.initResponse,
                                        peerNonce: s.ni, skP: core.keys.skPr, identity: idr)
-        else { return fail(.authenticationFailed) }
+        else {
+            // §2.21.2: an initiator-side failure is reported in a separate INFORMATIONAL.
+            var actions: [IKEAction] = []
+            if let bytes = try? core.seal(.informational, messageID: 2, response: false,
+                                          [.notify(NotifyPayload(.authenticationFailed))], crypto: crypto) {
+                actions.append(.send(bytes, to: core.peer, from: core.local))
+            }
+            return actions + fail(.authenticationFailed)
+        }
         core.peerIdentity = idr
         core.lastHeard = now
         if let cp = p.configuration, cp.type == .reply,
@@ -351,6 +361,12 @@ public struct IKEv2Initiator {
     /// Empty INFORMATIONAL (§1.4): liveness / dead peer detection.
     public mutating func checkLiveness(now: MonotonicTime) -> [IKEAction] {
         withCurrent { core, ctx in core.startLiveness(now: now, context: ctx) }
+    }
+
+    /// An INFORMATIONAL request carrying `payloads` (§1.4); error notifies in the answer are
+    /// reported as `.failed(.notified)`.
+    public mutating func sendInformational(_ payloads: [Payload], now: MonotonicTime) -> [IKEAction] {
+        withCurrent { core, ctx in core.startInformational(payloads, now: now, context: ctx) }
     }
 
     /// CREATE_CHILD_SA rekeying the Child SA with this inbound SPI (§1.3.3); `pfs` adds a KE.

@@ -18,6 +18,16 @@ public struct IKEv2Responder {
     private var usedSPIs: Set<UInt32> = []
     public private(set) var halfOpenCount = 0
     private var wakeup: MonotonicTime?
+    /// The last answer of SAs that ended with it (AUTHENTICATION_FAILED, D(IKE)), so a
+    /// retransmitted request still gets it (§2.1) though the SA is gone. Bounded, short-lived.
+    private var closedAnswers: [UInt64: ClosedAnswer] = [:]
+
+    struct ClosedAnswer {
+        var request: [UInt8]
+        var response: [UInt8]
+        var from: IKEEndpoint
+        var expires: MonotonicTime
+    }
 
     struct InitKey: Hashable {
         var peer: IKEEndpoint
@@ -63,15 +73,23 @@ public struct IKEv2Responder {
             }
             actions = receiveInit(datagram, message, from: from, to: to, now: now)
         } else {
-            guard var sa = sas.removeValue(forKey: h.spiR), sa.id.spiI == h.spiI else {
+            guard sas[h.spiR]?.id.spiI == h.spiI, var sa = sas.removeValue(forKey: h.spiR) else {
+                if let closed = closedAnswers[h.spiR], closed.request == datagram, closed.expires > now {
+                    return [.send(closed.response, to: from, from: closed.from)]
+                }
                 // §2.21.4: INVALID_IKE_SPI is optional and unauthenticated; stay silent.
                 return [.dropped(.unknownSPI)]
             }
             let wasHalfOpen = sa.isHalfOpen
-            let result = sa.receive(datagram, message, from: from, now: now, context: context,
+            let result = sa.receive(datagram, message, from: from, to: to, now: now, context: context,
                                     configuration: configuration, pool: &pool)
             actions = result.actions
             absorb(result, sa: sa, wasHalfOpen: wasHalfOpen)
+            if result.closed, !h.isResponse, closedAnswers.count < configuration.maximumHalfOpen,
+               case .send(let bytes, _, let local)? = result.actions.first(where: { if case .send = $0 { true } else { false } }) {
+                closedAnswers[h.spiR] = ClosedAnswer(request: datagram, response: bytes, from: local,
+                                                     expires: now + configuration.halfOpenTimeout)
+            }
         }
         actions += rescheduleIfEarlier(now: now)
         return actions
@@ -131,7 +149,8 @@ public struct IKEv2Responder {
         guard let sa = payloads.securityAssociation, let ke = payloads.keyExchange, let ni = payloads.nonce?.data else {
             return reply(.invalidSyntax)
         }
-        guard halfOpenCount < configuration.maximumHalfOpen, sas.count < configuration.maximumHalfOpen + configuration.maximumEstablished else {
+        // Bounded tables: a full gateway stays silent so the initiator (or the SLB) tries another.
+        guard halfOpenCount < configuration.maximumHalfOpen, establishedCount < configuration.maximumEstablished else {
             return [.dropped(.tableFull)]
         }
         // 2. COOKIE under load (§2.6): stateless until the initiator proves its address.
@@ -172,7 +191,7 @@ public struct IKEv2Responder {
 
         // §2.23 NAT detection, over the configured VIP (what the client addressed), not the
         // address the SLB may have rewritten it to.
-        let publicEndpoint = IKEEndpoint(configuration.virtualIP, to.port)
+        let publicEndpoint = configuration.publicEndpoint(for: to)
         let peerBehindNAT = NATDetection.translated(payloads, .natDetectionSourceIP, crypto: crypto, spiI: h.spiI, spiR: 0, endpoint: from)
         let weBehindNAT = NATDetection.translated(payloads, .natDetectionDestinationIP, crypto: crypto, spiI: h.spiI, spiR: 0,
                                                   endpoint: publicEndpoint)
@@ -212,10 +231,10 @@ public struct IKEv2Responder {
         for a in result.actions {
             if case .deleteChildSA(let inbound, _, _) = a { usedSPIs.remove(inbound) }
         }
-        if wasHalfOpen && (!sa.isHalfOpen || result.closed) {
-            halfOpenCount -= 1
-            initIndex[InitKey(peer: sa.initPeer, spiI: sa.id.spiI)] = nil
-        }
+        if wasHalfOpen && (!sa.isHalfOpen || result.closed) { halfOpenCount -= 1 }
+        // The index outlives the half-open phase, so a late duplicate IKE_SA_INIT for an
+        // established SA is recognised (and dropped) instead of opening a second SA.
+        if result.closed { initIndex[InitKey(peer: sa.initPeer, spiI: sa.id.spiI)] = nil }
         if let new = result.rekeyed {
             pool?.move(from: sa.id.spiR, to: new.id.spiR)
             sas[new.id.spiR] = ResponderSA(established: new)
@@ -243,6 +262,7 @@ public struct IKEv2Responder {
     /// Expires half-open SAs, retransmits our requests, starts liveness checks.
     public mutating func handleTimers(now: MonotonicTime) -> [IKEAction] {
         var actions: [IKEAction] = []
+        closedAnswers = closedAnswers.filter { $0.value.expires > now }
         for key in Array(sas.keys) {
             guard var sa = sas.removeValue(forKey: key) else { continue }
             let wasHalfOpen = sa.isHalfOpen
@@ -263,6 +283,14 @@ public struct IKEv2Responder {
     /// Deletes the IKE SA (and its Child SAs) with an INFORMATIONAL D(IKE) (§1.4.1).
     public mutating func delete(_ id: IKESAIdentifier, now: MonotonicTime) -> [IKEAction] {
         perform(on: id, now: now) { core, ctx in core.startDeleteIKESA(now: now, context: ctx) }
+    }
+
+    /// Deletes one Child SA with an INFORMATIONAL D(ESP) (§1.4.1), e.g. when its ESP SA
+    /// reached its hard lifetime; the peer answers with its half.
+    public mutating func deleteChildSA(_ id: IKESAIdentifier, inboundSPI: UInt32, now: MonotonicTime) -> [IKEAction] {
+        perform(on: id, now: now) { core, ctx in
+            core.children.contains { $0.inboundSPI == inboundSPI } ? core.startDeleteChildSAs([inboundSPI], now: now, context: ctx) : []
+        }
     }
 
     private mutating func perform(on id: IKESAIdentifier, now: MonotonicTime,

@@ -16,6 +16,9 @@ public struct IKEv2ResponderConfiguration: Sendable {
     /// Virtual addresses for CP(REQUEST) INTERNAL_IP4_ADDRESS; nil = none (the request is
     /// then answered with INTERNAL_ADDRESS_FAILURE for that Child SA, §3.15.4).
     public var addressPool: IPv4Network?
+    /// Local port → the port clients address, when something in front translates ports (e.g.
+    /// the gateway listens on 5500 behind a VIP's 500). Unlisted ports are their own public port.
+    public var publicPorts: [UInt16: UInt16]
     /// Fake a NAT (random NAT_DETECTION_SOURCE_IP) so every peer uses ESP-in-UDP (spec §0.1).
     public var forceUDPEncapsulation: Bool
     /// Half-open SAs above which IKE_SA_INIT needs a COOKIE (§2.6). 0 = always.
@@ -39,6 +42,7 @@ public struct IKEv2ResponderConfiguration: Sendable {
         self.ike = .gatewayIKE
         self.child = ChildSAPolicy()
         self.addressPool = nil
+        self.publicPorts = [:]
         self.forceUDPEncapsulation = false
         self.cookieThreshold = 64
         self.cookieSecret = cookieSecret
@@ -47,6 +51,11 @@ public struct IKEv2ResponderConfiguration: Sendable {
         self.halfOpenTimeout = .seconds(30)
         self.livenessInterval = nil
         self.retransmission = .strongSwan
+    }
+
+    /// The endpoint a client addressed to reach us at `local` (what NAT detection hashes).
+    func publicEndpoint(for local: IKEEndpoint) -> IKEEndpoint {
+        IKEEndpoint(virtualIP, publicPorts[local.port] ?? local.port)
     }
 
     var ourIdentity: IdentificationPayload { identity ?? .ipv4(virtualIP.value.bigEndianBytes) }

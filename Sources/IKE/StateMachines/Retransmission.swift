@@ -19,7 +19,11 @@ public struct RetransmissionPolicy: Hashable, Sendable {
     /// Wait after the `attempt`-th transmission (0 = the first send).
     func timeout(afterAttempt attempt: Int) -> TimeSpan {
         var ns = initialTimeout.nanoseconds
-        for _ in 0..<max(0, attempt) { ns = ns / 1000 * backoffPerMille }
+        for _ in 0..<max(0, attempt) {
+            // Saturates instead of trapping when a configuration asks for absurd back-off.
+            let (next, overflow) = (ns / 1000).multipliedReportingOverflow(by: backoffPerMille)
+            ns = overflow ? UInt64.max : next
+        }
         return TimeSpan(nanoseconds: ns)
     }
 }
@@ -32,7 +36,10 @@ struct PendingSend {
     var sentAt: MonotonicTime
     var attempts: Int = 0
 
-    func deadline(_ policy: RetransmissionPolicy) -> MonotonicTime { sentAt + policy.timeout(afterAttempt: attempts) }
+    func deadline(_ policy: RetransmissionPolicy) -> MonotonicTime {
+        let (t, overflow) = sentAt.nanoseconds.addingReportingOverflow(policy.timeout(afterAttempt: attempts).nanoseconds)
+        return MonotonicTime(nanoseconds: overflow ? UInt64.max : t)
+    }
 
     /// Returns the retransmission to perform, or nil when the tries are used up.
     mutating func retransmit(now: MonotonicTime, policy: RetransmissionPolicy) -> IKEAction? {
