@@ -12,6 +12,9 @@ public struct ReconfigureReport: Hashable, Sendable {
     public var purgedConnections = 0
     /// True when RealIDs changed meaning: the dataplane must rebuild its forwarding table.
     public var realsRenumbered = false
+    /// False when the change left every table key valid (same reals, vservers, sticky
+    /// domains and caps, in the same order): the tables were kept as they are, O(objects).
+    public var tablesRebuilt = true
 
     public init() {}
 }
@@ -31,7 +34,6 @@ extension Engine {
     /// O(tables); the runtime calls it on the forwarding thread between batches.
     public func reconfigure(to newConfiguration: SLBConfiguration, now: MonotonicTime) -> ReconfigureReport {
         var report = ReconfigureReport()
-        let state = exportState(now: now)
         let oldIdentities = realIdentities
 
         var effective = newConfiguration
@@ -51,8 +53,27 @@ extension Engine {
         }
 
         let fresh = Engine(configuration: effective)
+        if report.draining.isEmpty, report.purgedConnections == 0, tablesCompatible(with: fresh) {
+            // Weights, maxconns, admin states, predictors, probes, idle: nothing the tables
+            // are keyed or ordered by changed, so they move over untouched.
+            fresh.connections = connections
+            fresh.sticky = sticky
+            report.tablesRebuilt = false
+            report.restore.connectionsRestored = connections.count
+            report.restore.stickyRestored = sticky.count
+            // The rotation continues where it was unless the farm's weights changed; then it
+            // restarts at the first real with the new blocks, as after a rebuild.
+            for f in fresh.farms.indices where farms.indices.contains(f) && farms[f].reals == fresh.farms[f].reals
+                && farms[f].reals.allSatisfy({ reals[$0].weight == fresh.reals[$0].weight }) {
+                fresh.farms[f].cursor = farms[f].cursor
+                fresh.farms[f].credit = farms[f].credit
+            }
+            fresh.carryHistory(from: self, oldIdentities: oldIdentities)
+            adopt(fresh)
+            return report
+        }
         do {
-            report.restore = try fresh.importState(state, now: now)
+            report.restore = try fresh.importState(exportState(now: now), now: now)
         } catch {
             // A fresh engine has empty tables; nothing to restore into otherwise.
         }
@@ -63,6 +84,24 @@ extension Engine {
         report.realsRenumbered = fresh.realIdentities != oldIdentities
         adopt(fresh)
         return report
+    }
+
+    /// Whether `other`'s configuration keys and orders the tables exactly as this one's does:
+    /// the same reals (identity and RealID), vservers (index, VIP, service), sticky domains
+    /// (group, timer, netmask per vserver) and table caps. Idle times may differ: each
+    /// vserver's list is ordered by last packet, not by deadline.
+    private func tablesCompatible(with other: Engine) -> Bool {
+        guard realIdentities == other.realIdentities,
+              configuration.vservers.map(VServerIdentity.init) == other.configuration.vservers.map(VServerIdentity.init),
+              configuration.entries == other.configuration.entries,
+              stickyDomains.count == other.stickyDomains.count,
+              vservers.count == other.vservers.count else { return false }
+        for d in stickyDomains.indices where stickyDomains[d] != other.stickyDomains[d] { return false }
+        for v in vservers.indices {
+            guard vservers[v].stickyDomain == other.vservers[v].stickyDomain,
+                  vservers[v].stickyMask == other.vservers[v].stickyMask else { return false }
+        }
+        return true
     }
 
     /// Counters, totals and probe history follow the objects they describe.

@@ -67,6 +67,7 @@ struct ReconfigureTests {
         #expect(report.restore.stickyRestored == before.sticky)
         #expect(report.restore.totalConnectionsDropped == 0)
         #expect(!report.realsRenumbered)
+        #expect(!report.tablesRebuilt, "an idle change keeps the tables as they are")
         #expect(engine.configuration.vservers[0].idle == 600)
         for (c, gateway) in placed {
             #expect(Self.addressOf(engine, engine.decide(.udp(c, 500, to: vip, 500), now: t(3))) == gateway)
@@ -81,6 +82,7 @@ struct ReconfigureTests {
             $0.farms[0].reals.insert(RealServer(address: IPv4Address(198, 51, 100, 10), inService: true), at: 0)
         }, now: t(2))
         #expect(report.realsRenumbered)
+        #expect(report.tablesRebuilt)
         #expect(report.restore.totalConnectionsDropped == 0)
         #expect(engine.probeTargets.map(\.address).first == IPv4Address(198, 51, 100, 10))
         for (c, gateway) in placed {
@@ -129,7 +131,7 @@ struct ReconfigureTests {
     @Test("changed weights take effect for new clients (IOS round robin: weight consecutive picks)")
     func weightChange() throws {
         let (engine, _) = Self.loaded(try Self.configuration())
-        _ = engine.reconfigure(to: try Self.configuration {
+        let report = engine.reconfigure(to: try Self.configuration {
             $0.farms[0].reals[0].weight = 3
             $0.farms[0].reals[1].weight = 1
             $0.farms[0].reals[2].weight = 1
@@ -137,6 +139,7 @@ struct ReconfigureTests {
         let picks = (0..<10).compactMap {
             Self.addressOf(engine, engine.decide(.udp(IPv4Address(192, 0, 2, UInt8(100 + $0)), 500, to: vip, 500), now: t(3)))
         }
+        #expect(!report.tablesRebuilt)
         #expect(picks == [gateway(1), gateway(1), gateway(1), gateway(2), gateway(3),
                           gateway(1), gateway(1), gateway(1), gateway(2), gateway(3)])
     }
@@ -167,6 +170,22 @@ struct ReconfigureTests {
         let existing = try #require(placed.first?.key)
         #expect(engine.decide(.udp(existing, 500, to: vip, 500), now: t(5)).real != nil)
         #expect(engine.decide(.udp(client(201), 500, to: vip, 500), now: t(5)) == .pass)
+    }
+
+    @Test("the in-place path and the rebuild path leave the same tables",
+          arguments: [false, true])
+    func pathsAgree(forceRebuild: Bool) throws {
+        let (engine, placed) = Self.loaded(try Self.configuration())
+        var target = try Self.configuration { $0.farms[0].reals[2].weight = 2 }
+        // A sticky timer change forces the export/import path; compare its tables with the kept ones.
+        if forceRebuild { for v in target.vservers.indices { target.vservers[v].sticky?.seconds = 3599 } }
+        let report = engine.reconfigure(to: target, now: t(2))
+        #expect(report.tablesRebuilt == forceRebuild)
+        let rows = engine.snapshot(now: t(2), connections: .all).connections
+        #expect(rows.count == 24)
+        for row in rows { #expect(placed[row.client] == row.real) }
+        _ = engine.expire(now: t(1 + 3600))
+        #expect(engine.tableFootprint.connections == 0)
     }
 
     @Test("probe history carries over: a PROBE_FAILED real stays failed across a reload")
