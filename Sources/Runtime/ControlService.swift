@@ -29,6 +29,9 @@ public final class ControlService {
     var saveState: ((Engine, MonotonicTime) -> String)?
 
     private var queue: [(request: ControlRequest, reply: (ControlAnswer) -> Void)] = []
+    private var nextAccept = MonotonicTime.zero
+    /// Longest wait before a request is picked up by a busy loop.
+    static let acceptInterval = TimeSpan.milliseconds(5)
     private var job: PagedListing?
 
     public init(server: ControlServer?, running: SLBConfiguration, configFile: String?,
@@ -54,7 +57,10 @@ public final class ControlService {
     /// paged listing by one page. Returns true when the engine was reconfigured with
     /// renumbered reals (the dataplane must rebuild its forwarding table).
     public func step(engine: Engine, now: MonotonicTime) -> Bool {
-        if let server {
+        // accept(2) on the non-blocking listener costs a system call; a busy loop runs an
+        // iteration per batch, so look for new requests at most every `acceptInterval`.
+        if let server, now >= nextAccept {
+            nextAccept = now + Self.acceptInterval
             for exchange in server.acceptPending() {
                 guard let request = ControlRequest.decode(exchange.body) else {
                     exchange.reply(.badRequest, Array("malformed request".utf8))

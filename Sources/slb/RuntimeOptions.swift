@@ -35,6 +35,11 @@ struct RuntimeOptions: ParsableArguments {
             }
         }
         let logger = Logger(label: "slb")
+        // A live socket belongs to another `slb run`: binding over it would take its control
+        // channel away silently (ControlServer unlinks what it takes for a stale file).
+        if (try? ControlRequest.runningConfig(all: false).send(to: control.path, timeoutMilliseconds: 1000)) != nil {
+            throw ValidationError("--control \(control.path): another slb run answers there; give this one its own path")
+        }
         let server: ControlServer
         do { server = try ControlServer(path: control.path) } catch {
             throw ValidationError("--control \(control.path): \(error)")

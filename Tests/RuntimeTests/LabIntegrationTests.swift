@@ -123,6 +123,12 @@ struct LabIntegrationTests {
         try #require(slb.waitFor("slb.run.ready", seconds: 5), "slb run did not start: \(slb.log)")
         usleep(1_300_000)   // first probes resolve the gateways' MACs
 
+        // A second slb run on the same control socket refuses to start (and touches nothing).
+        let intruder = try SLBProcess(lab: lab, arguments: [config.path, "--for", "5", "--control", Self.control(lab)],
+                                      logName: "intruder.log")
+        #expect(intruder.waitFor("another slb run answers", seconds: 5), "\(intruder.log)")
+        #expect(intruder.terminate() != 0)
+
         let hosts = Array(UInt8(20)...UInt8(31))
         let placed = try traffic.round(hosts)
         try #require(placed.count == hosts.count, "not every client arrived: \(placed) \(slb.log)")

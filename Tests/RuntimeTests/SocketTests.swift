@@ -2,6 +2,7 @@ import ControlSocket
 import Foundation
 import Runtime
 import SLBCore
+import SLBWire
 import Synchronization
 import Testing
 #if canImport(Glibc)
@@ -34,8 +35,10 @@ final class SocketServiceRunner: @unchecked Sendable {
         let box = Handoff(value: (engine, service))
         Thread { [self] in
             let (engine, service) = box.value
+            var now = MonotonicTime.seconds(2)
             while !stopped.load(ordering: .acquiring) {
-                _ = service.step(engine: engine, now: .seconds(2))
+                _ = service.step(engine: engine, now: now)
+                now = now + .milliseconds(2)
                 if !service.isBusy { usleep(2_000) }
             }
             done.signal()
