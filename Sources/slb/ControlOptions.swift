@@ -11,7 +11,8 @@ struct ControlOptions: ParsableArguments {
     func perform(_ request: ControlRequest) throws {
         let answer: ControlAnswer
         do { answer = try request.send(to: path) } catch {
-            throw ValidationError("\(error) — is slb run running with --control \(path)?")
+            printError("\(error) — is slb run running with --control \(path)?")
+            throw ExitCode.failure
         }
         if answer.ok {
             if !answer.text.isEmpty { print(answer.text, terminator: answer.text.hasSuffix("\n") ? "" : "\n") }
