@@ -233,7 +233,15 @@ struct PagedListing {
         snapshot.connections = connections
         snapshot.sticky = sticky
         do {
-            reply(.success(try ShowRenderer.render(request, snapshot)))
+            let text = try ShowRenderer.render(request, snapshot)
+            // One control frame holds at most 16 MiB (ControlFrame): about 180,000 rows of
+            // `show ip slb conns`. Past that, say so instead of sending a frame the client drops.
+            guard text.utf8.count < ControlFrame.maximumBodyLength else {
+                reply(.failure("% answer too large (\(connections.count + sticky.count) rows, \(text.utf8.count) bytes): "
+                               + "narrow it with vserver NAME or client IP"))
+                return
+            }
+            reply(.success(text))
         } catch {
             reply(.failure("% cannot render: \(error)"))
         }
