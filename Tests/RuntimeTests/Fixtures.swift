@@ -64,6 +64,9 @@ let quietLogger: Logger = {
 final class ServiceHarness {
     let engine: Engine
     let service: ControlService
+    /// The files `reload` reads, by path.
+    let box: FileBox
+
     init(engine: Engine, configuration: SLBConfiguration, pageSlots: Int = ControlService.defaultPageSlots) {
         self.engine = engine
         let box = FileBox()
@@ -75,8 +78,6 @@ final class ServiceHarness {
                                  })
         self.box = box
     }
-
-    let box: FileBox
 
     /// The answer and how many loop iterations it took.
     func ask(_ request: ControlRequest, now: MonotonicTime = t(2)) -> (answer: ControlAnswer?, steps: Int, renumbered: Bool) {
