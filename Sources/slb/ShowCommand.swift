@@ -1,5 +1,6 @@
 import ArgumentParser
 import Runtime
+import SLBShow
 
 /// `slb show ip slb conns|reals|vservers|serverfarms|sticky|probe|stats [...] [--json]` and
 /// `slb show running-config`: asks the running `slb run` over its control socket and prints
@@ -33,6 +34,12 @@ struct ShowCommand: ParsableCommand {
             words = ["show"] + words
         }
         if json { words.append("--json") }
+        // The daemon parses the same words with the same parser; checking here first gives a
+        // typo its IOS-style error even when no SLB is running, instead of a socket error.
+        do { _ = try ShowCommandParser.parse(words: words) } catch {
+            printError(words.isEmpty ? "% Incomplete command: expected ip slb TABLE or running-config" : error.description)
+            throw ExitCode.failure
+        }
         try control.perform(.show(words))
     }
 }
