@@ -44,7 +44,7 @@ extension ControlServer {
                 close(client)
                 continue
             }
-            guard let frame = try? UnixSocket.readFrame(client), let (_, body) = ControlFrame.decode(frame) else {
+            guard let frame = try? UnixSocket.readFrame(client, within: Self.exchangeTimeoutMilliseconds), let (_, body) = ControlFrame.decode(frame) else {
                 try? UnixSocket.writeAll(client, ControlFrame.encode(.badRequest, Array("malformed frame".utf8)))
                 close(client)
                 continue

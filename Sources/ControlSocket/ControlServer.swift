@@ -86,7 +86,7 @@ public final class ControlServer {
             return
         }
         do {
-            let frame = try UnixSocket.readFrame(client)
+            let frame = try UnixSocket.readFrame(client, within: Self.exchangeTimeoutMilliseconds)
             guard let (_, body) = ControlFrame.decode(frame) else {
                 errorCount += 1
                 try UnixSocket.writeAll(client, ControlFrame.encode(.badRequest, Array("malformed frame".utf8)))
