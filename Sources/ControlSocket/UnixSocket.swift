@@ -30,15 +30,33 @@ enum UnixSocket {
         _ = setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
     }
 
-    static func writeAll(_ fd: Int32, _ bytes: [UInt8]) throws(ControlSocketError) {
+    /// With `within`, the whole write must finish in that many milliseconds: SO_SNDTIMEO
+    /// bounds each `send` only, and a peer reading a few octets at a time would otherwise
+    /// hold the caller (the SLB's forwarding thread) for as long as a big answer lasts.
+    static func writeAll(_ fd: Int32, _ bytes: [UInt8], within milliseconds: Int? = nil) throws(ControlSocketError) {
+        let deadline = milliseconds.map { monotonicMilliseconds() + $0 }
         var offset = 0
         while offset < bytes.count {
+            if let deadline {
+                let left = deadline - monotonicMilliseconds()
+                guard left > 0 else { throw ControlSocketError(.timeout, "answer not taken after \(offset) of \(bytes.count) octets") }
+                var ready = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+                let rc = poll(&ready, 1, Int32(clamping: left))
+                if rc < 0 {
+                    let e = errno
+                    if e == EINTR { continue }
+                    throw ControlSocketError(.io, errno: e, "poll")
+                }
+                if rc == 0 { throw ControlSocketError(.timeout, "answer not taken after \(offset) of \(bytes.count) octets") }
+            }
             let n = bytes.withUnsafeBytes { raw in
-                send(fd, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
+                // Non-blocking only under a deadline (poll waits instead); otherwise SO_SNDTIMEO rules.
+                send(fd, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL) | (deadline == nil ? 0 : Int32(MSG_DONTWAIT)))
             }
             if n < 0 {
                 let e = errno
                 if e == EINTR { continue }
+                if e == EAGAIN, deadline != nil { continue }
                 throw ControlSocketError(e == EAGAIN ? .timeout : .io, errno: e, "send")
             }
             offset += n

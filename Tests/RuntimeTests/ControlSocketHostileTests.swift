@@ -1,4 +1,4 @@
-import ControlSocket
+@testable import ControlSocket
 import Foundation
 import Synchronization
 import Testing
@@ -51,5 +51,31 @@ struct ControlSocketHostileTests {
         let held = ContinuousClock.now - started
         #expect(exchanges.isEmpty)
         #expect(held < .milliseconds(ControlServer.exchangeTimeoutMilliseconds + 700), "held the loop for \(held)")
+    }
+
+    @Test("an answer the peer does not read is abandoned at the deadline, not after a send timeout per chunk")
+    func peerNotReading() throws {
+        var pair: [Int32] = [0, 0]
+        try #require(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &pair) == 0)
+        defer { close(pair[0]); close(pair[1]) }
+        UnixSocket.setTimeouts(pair[0], milliseconds: ControlServer.exchangeTimeoutMilliseconds)
+        // The peer takes 64 octets every 100 ms: without a deadline each send makes progress
+        // within SO_SNDTIMEO and 4 MiB would take hours.
+        let stop = Atomic<Bool>(false)
+        let peer = pair[1]
+        let reader = Thread {
+            var buffer = [UInt8](repeating: 0, count: 64)
+            while !stop.load(ordering: .acquiring) {
+                if recv(peer, &buffer, 64, Int32(MSG_DONTWAIT)) == 0 { return }
+                usleep(100_000)
+            }
+        }
+        reader.start()
+        defer { stop.store(true, ordering: .releasing) }
+        let started = ContinuousClock.now
+        #expect(throws: ControlSocketError.self) {
+            try UnixSocket.writeAll(pair[0], [UInt8](repeating: 0x41, count: 4 << 20), within: 500)
+        }
+        #expect(ContinuousClock.now - started < .milliseconds(1_200))
     }
 }
