@@ -85,6 +85,10 @@ struct SimulateCommand: ParsableCommand {
         let result: SimulationResult
         do {
             result = try Simulation.run(configuration: configuration, parameters: parameters)
+        } catch .noVirtualServer {
+            // The file's fault, not the arguments': one line naming the file, no usage text.
+            FileHandle.standardError.write(Data("\(file): error: \(SimulationError.noVirtualServer)\n".utf8))
+            throw ExitCode.failure
         } catch {
             throw ValidationError(error.description)
         }
