@@ -37,6 +37,12 @@ public enum ConfigurationFile {
         defer { close(fd) }
         var status = stat()
         if fstat(fd, &status) == 0, status.st_mode & S_IFMT == S_IFDIR { throw .directory }
+        return try read(fileDescriptor: fd)
+    }
+
+    /// Reads an open descriptor to its end (`slb check -` reads standard input), with the
+    /// same size bound and UTF-8 check as a file.
+    public static func read(fileDescriptor fd: Int32) throws(ReadError) -> String {
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 64 << 10)
         while true {

@@ -26,12 +26,12 @@ struct CheckCommand: ParsableCommand {
         let text: String
         do throws(ConfigurationFile.ReadError) {
             if file == "-" {
-                text = try ConfigurationFile.text(Array(FileHandle.standardInput.readDataToEndOfFile()))
+                text = try ConfigurationFile.read(fileDescriptor: 0)
             } else {
                 text = try ConfigurationFile.read(path: file)
             }
         } catch {
-            FileHandle.standardError.write(Data("\(file): error: \(error)\n".utf8))
+            FileHandle.standardError.write(Data("\(file == "-" ? "<stdin>" : file): error: \(error)\n".utf8))
             throw ExitCode.failure
         }
         let result = ConfigParser.parse(text, file: file == "-" ? "<stdin>" : file)

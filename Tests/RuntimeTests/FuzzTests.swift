@@ -4,6 +4,9 @@ import SLBConfig
 import SLBCore
 import SLBWire
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Deterministic mutation fuzzing of everything the SLB daemon reads from outside: the state
 /// file, control frames and requests, `clear` words, `slb cli` lines and configuration files.
@@ -215,5 +218,16 @@ struct FuzzTests {
         } catch {
             #expect(error.description.contains("No such file"))
         }
+    }
+
+    @Test("standard input (slb check -) is read with the same checks")
+    func configurationFromDescriptor() throws {
+        var ends: [Int32] = [0, 0]
+        try #require(pipe(&ends) == 0)
+        var bytes = Array("ip slb probe P ping\n".utf8) + [0xC0, 0x80]
+        #expect(write(ends[1], &bytes, bytes.count) == bytes.count)
+        close(ends[1])
+        defer { close(ends[0]) }
+        #expect(throws: ConfigurationFile.ReadError.notUTF8(line: 2)) { try ConfigurationFile.read(fileDescriptor: ends[0]) }
     }
 }
