@@ -20,7 +20,7 @@ public final class ControlExchange {
     /// Sends the answer and closes; a peer that went away only costs the write.
     public func reply(_ status: ControlFrame.Status, _ answer: [UInt8]) {
         guard descriptor >= 0 else { return }
-        try? UnixSocket.writeAll(descriptor, ControlFrame.encode(status, answer))
+        try? UnixSocket.writeAll(descriptor, ControlFrame.encode(status, answer), within: ControlServer.answerDeadlineMilliseconds)
         close(descriptor)
         descriptor = -1
     }
@@ -44,7 +44,7 @@ extension ControlServer {
                 close(client)
                 continue
             }
-            guard let frame = try? UnixSocket.readFrame(client), let (_, body) = ControlFrame.decode(frame) else {
+            guard let frame = try? UnixSocket.readFrame(client, within: Self.exchangeTimeoutMilliseconds), let (_, body) = ControlFrame.decode(frame) else {
                 try? UnixSocket.writeAll(client, ControlFrame.encode(.badRequest, Array("malformed frame".utf8)))
                 close(client)
                 continue

@@ -17,6 +17,9 @@ public final class ControlServer {
     public private(set) var errorCount: UInt64 = 0
     /// A client gets this long to send its request and read the answer.
     public static let exchangeTimeoutMilliseconds = 1000
+    /// A client gets this long to take a whole answer (a paged listing can be megabytes;
+    /// a reading `slb show` takes that in milliseconds).
+    public static let answerDeadlineMilliseconds = 5000
     /// What a refused peer may make us read before its connection is closed.
     static let refusedDrainLimit = 64 * 1024
 
@@ -86,14 +89,14 @@ public final class ControlServer {
             return
         }
         do {
-            let frame = try UnixSocket.readFrame(client)
+            let frame = try UnixSocket.readFrame(client, within: Self.exchangeTimeoutMilliseconds)
             guard let (_, body) = ControlFrame.decode(frame) else {
                 errorCount += 1
                 try UnixSocket.writeAll(client, ControlFrame.encode(.badRequest, Array("malformed frame".utf8)))
                 return
             }
             let (status, answer) = handler(body)
-            try UnixSocket.writeAll(client, ControlFrame.encode(status, answer))
+            try UnixSocket.writeAll(client, ControlFrame.encode(status, answer), within: Self.answerDeadlineMilliseconds)
         } catch {
             errorCount += 1
         }

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Failures of the control socket, with the errno that caused them.
 public struct ControlSocketError: Error, CustomStringConvertible, Sendable {
     public enum Code: String, Sendable {
@@ -16,7 +20,8 @@ public struct ControlSocketError: Error, CustomStringConvertible, Sendable {
     public var description: String {
         var s = "control socket: \(code.rawValue)"
         if !detail.isEmpty { s += ": \(detail)" }
-        if errno != 0 { s += " (errno \(errno))" }
+        // The operator reads this line (`slb show` with no daemon): name the cause, keep the number.
+        if errno != 0 { s += ": \(String(cString: strerror(errno))) (errno \(errno))" }
         return s
     }
 }

@@ -36,7 +36,7 @@ public final class ControlService {
 
     public init(server: ControlServer?, running: SLBConfiguration, configFile: String?,
                 pageSlots: Int = ControlService.defaultPageSlots, logger: Logger,
-                readFile: @escaping (String) throws -> String = { try String(contentsOfFile: $0, encoding: .utf8) }) {
+                readFile: @escaping (String) throws -> String = { try ConfigurationFile.read(path: $0) }) {
         self.server = server
         self.running = running
         self.configFile = configFile
@@ -136,7 +136,7 @@ public final class ControlService {
             let text: String
             do { text = try readFile(path) } catch {
                 logger.error("slb.reload.rejected", metadata: ["slb.file": "\(path)", "slb.reason": "\(error)"])
-                reply(.failure("% \(path): cannot read: \(error)"))
+                reply(.failure("% \(path): \(error)"))
                 return false
             }
             return apply(ConfigurationChange.parsing(text, file: path), source: path, reply: reply, engine: engine, now: now)

@@ -22,7 +22,7 @@ public final class MetricsServer: @unchecked Sendable {
         }
     }
 
-    /// A scraper gets this long to send its request line.
+    /// A scraper gets this long to send its whole request.
     static let requestTimeoutMilliseconds = 1000
     /// Longest request read; a GET line and a few headers fit.
     static let maximumRequestBytes = 8192
@@ -110,7 +110,15 @@ public final class MetricsServer: @unchecked Sendable {
         setsockopt(client, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var request: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 2048)
+        // SO_RCVTIMEO bounds each recv only: a scraper dripping a byte at a time would hold
+        // this one-connection-at-a-time server (and every other scrape) indefinitely.
+        let deadline = ContinuousClock.now + .milliseconds(Self.requestTimeoutMilliseconds)
         while request.count < Self.maximumRequestBytes {
+            let left = deadline - ContinuousClock.now
+            guard left > .zero else { break }
+            var ready = pollfd(fd: client, events: Int16(POLLIN), revents: 0)
+            let milliseconds = left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000
+            guard poll(&ready, 1, Int32(clamping: max(1, milliseconds))) > 0 else { break }
             let n = buffer.withUnsafeMutableBytes { recv(client, $0.baseAddress, $0.count, 0) }
             if n <= 0 { break }
             request += buffer[0..<n]

@@ -14,7 +14,13 @@ struct CLICommand: ParsableCommand {
     @OptionGroup var control: ControlOptions
 
     func run() throws {
-        var cli = CLISession(running: try fetchRunning())
+        let running: SLBConfiguration
+        do { running = try fetchRunning() } catch {
+            // An operator error (no daemon, unreadable answer), not a usage error: one line, exit 1.
+            printError("\(error)")
+            throw ExitCode.failure
+        }
+        var cli = CLISession(running: running)
         let interactive = isatty(0) != 0
         while true {
             if interactive { print(cli.prompt, terminator: " "); fflush(nil) }
@@ -42,14 +48,20 @@ struct CLICommand: ParsableCommand {
     }
 
     /// The running configuration, as text from the daemon, parsed back (the CLI's edits start from it).
-    private func fetchRunning() throws -> SLBConfiguration {
+    private func fetchRunning() throws(CLIStartError) -> SLBConfiguration {
         let answer: ControlAnswer
         do { answer = try ControlRequest.runningConfig(all: false).send(to: control.path) } catch {
-            throw ValidationError("\(error) — is slb run running with --control \(control.path)?")
+            throw CLIStartError(message: "\(error) — is slb run running with --control \(control.path)?")
         }
         guard answer.ok, let configuration = ConfigParser.parse(answer.text, file: "<running-config>").configuration else {
-            throw ValidationError("cannot read the running configuration: \(answer.text)")
+            throw CLIStartError(message: "cannot read the running configuration: \(answer.text)")
         }
         return configuration
     }
+}
+
+/// Why `slb cli` could not fetch the running configuration it edits.
+struct CLIStartError: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
 }

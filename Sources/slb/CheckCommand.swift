@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Runtime
 import SLBConfig
 
 /// `slb check FILE [--all]`: reads an IOS `ip slb` configuration (or a whole running-config)
@@ -23,14 +24,14 @@ struct CheckCommand: ParsableCommand {
 
     func run() throws {
         let text: String
-        do {
+        do throws(ConfigurationFile.ReadError) {
             if file == "-" {
-                text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+                text = try ConfigurationFile.read(fileDescriptor: 0)
             } else {
-                text = try String(contentsOfFile: file, encoding: .utf8)
+                text = try ConfigurationFile.read(path: file)
             }
         } catch {
-            FileHandle.standardError.write(Data("\(file): error: cannot read: \(error.localizedDescription)\n".utf8))
+            FileHandle.standardError.write(Data("\(file == "-" ? "<stdin>" : file): error: \(error)\n".utf8))
             throw ExitCode.failure
         }
         let result = ConfigParser.parse(text, file: file == "-" ? "<stdin>" : file)

@@ -17,6 +17,12 @@ struct ClearCommand: ParsableCommand {
         if words.count >= 2, "ip".hasPrefix(words[0].lowercased()), "slb".hasPrefix(words[1].lowercased()) {
             words = ["clear"] + words
         }
+        // Checked locally first, with the daemon's parser, so a typo is reported as such
+        // rather than as a missing daemon.
+        do { _ = try Runtime.ClearCommand.parse(words: words) } catch {
+            printError(error.description)
+            throw ExitCode.failure
+        }
         try control.perform(.clear(words))
     }
 }

@@ -18,6 +18,14 @@ struct ReloadCommand: ParsableCommand {
     func run() throws {
         // The daemon may run in another directory: send an absolute path.
         let path = file.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
+        // A file that is missing, a directory or binary is reported here, daemon or not; the
+        // daemon still reads and validates it itself.
+        if let path {
+            do { _ = try ConfigurationFile.read(path: path) } catch {
+                printError("\(path): error: \(error)")
+                throw ExitCode.failure
+            }
+        }
         try control.perform(.reload(file: path))
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Runtime
+import SLBShow
 
 /// `slb show ip slb conns|reals|vservers|serverfarms|sticky|probe|stats [...] [--json]` and
 /// `slb show running-config`: asks the running `slb run` over its control socket and prints
@@ -25,6 +26,10 @@ struct ShowCommand: ParsableCommand {
         var words = words
         if let first = words.first, first.count >= 2, "show".hasPrefix(first.lowercased()) { words.removeFirst() }
         if let first = words.first, first.count >= 2, "running-config".hasPrefix(first.lowercased()) {
+            if words.count > 1 {
+                printError("% Invalid input \"\(words[1])\": nothing more expected after running-config")
+                throw ExitCode.failure
+            }
             try control.perform(.runningConfig(all: all))
             return
         }
@@ -33,6 +38,12 @@ struct ShowCommand: ParsableCommand {
             words = ["show"] + words
         }
         if json { words.append("--json") }
+        // The daemon parses the same words with the same parser; checking here first gives a
+        // typo its IOS-style error even when no SLB is running, instead of a socket error.
+        do { _ = try ShowCommandParser.parse(words: words) } catch {
+            printError(words.allSatisfy { $0 == ShowCommandParser.jsonFlag } ? "% Incomplete command: expected ip slb TABLE or running-config" : error.description)
+            throw ExitCode.failure
+        }
         try control.perform(.show(words))
     }
 }

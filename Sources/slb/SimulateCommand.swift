@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Runtime
 import SLBConfig
 import SLBShow
 import SLBSimulate
@@ -69,9 +70,9 @@ struct SimulateCommand: ParsableCommand {
 
         let text: String
         do {
-            text = try String(contentsOfFile: file, encoding: .utf8)
+            text = try ConfigurationFile.read(path: file)
         } catch {
-            FileHandle.standardError.write(Data("\(file): error: cannot read: \(error.localizedDescription)\n".utf8))
+            FileHandle.standardError.write(Data("\(file): error: \(error)\n".utf8))
             throw ExitCode.failure
         }
         let parsed = ConfigParser.parse(text, file: file)
@@ -84,6 +85,10 @@ struct SimulateCommand: ParsableCommand {
         let result: SimulationResult
         do {
             result = try Simulation.run(configuration: configuration, parameters: parameters)
+        } catch .noVirtualServer {
+            // The file's fault, not the arguments': one line naming the file, no usage text.
+            FileHandle.standardError.write(Data("\(file): error: \(SimulationError.noVirtualServer)\n".utf8))
+            throw ExitCode.failure
         } catch {
             throw ValidationError(error.description)
         }
