@@ -5,7 +5,7 @@ import Testing
 /// Example 6-14 of the seed (slb-east), lines 923-1018 copied verbatim: a whole running-config
 /// with book annotations (`vlan 10   --- vlan to the inet-gw`) and a blank line after the farm.
 @Suite struct SlbEastFixtureTests {
-    let result: ParseResult = {
+    let result: SLBConfig.ParseResult = {
         let text = readFile(SourceTree.fixtures + "/slb-east-example-6-14.txt") ?? ""
         return ConfigParser.parse(text, file: "slb-east")
     }()

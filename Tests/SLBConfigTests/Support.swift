@@ -34,9 +34,9 @@ func mask(_ text: String) -> IPv4Mask {
 }
 
 /// Parses `text` and returns the model, or nil; diagnostics are rendered for messages.
-func parse(_ text: String) -> ParseResult { ConfigParser.parse(text, file: "t.cfg") }
+func parse(_ text: String) -> SLBConfig.ParseResult { ConfigParser.parse(text, file: "t.cfg") }
 
-func messages(_ result: ParseResult, _ severities: Set<Diagnostic.Severity> = [.error, .warning]) -> [String] {
+func messages(_ result: SLBConfig.ParseResult, _ severities: Set<Diagnostic.Severity> = [.error, .warning]) -> [String] {
     result.diagnostics.filter { severities.contains($0.severity) }.map(\.description)
 }
 

@@ -1,0 +1,33 @@
+/// What the forwarder did with the frames it received (the engine counts per vserver/real).
+public struct ForwarderCounters: Hashable, Sendable, CustomStringConvertible {
+    public var received: UInt64 = 0
+    public var forwarded: UInt64 = 0
+    /// Not an IPv4 packet SLBWire could parse (reason counted by SLBWire's names).
+    public var malformed: UInt64 = 0
+    /// The engine said drop (no real, table full, client not allowed).
+    public var engineDropped: UInt64 = 0
+    /// The engine said pass (no in-service vserver): the kernel is told to drop VIP traffic,
+    /// so nobody else would forward it; counted and dropped.
+    public var passed: UInt64 = 0
+    /// The chosen real's MAC is not resolved yet (the forwarder asked the kernel to resolve it).
+    public var noNeighbour: UInt64 = 0
+    /// RFC 1812 §5.3.1: TTL ≤ 1 on arrival.
+    public var ttlExpired: UInt64 = 0
+    /// Directed mode (`nat server`) is not implemented by this forwarder.
+    public var directedUnsupported: UInt64 = 0
+    public var fragmentsHeld: UInt64 = 0
+    public var fragmentsReleased: UInt64 = 0
+    public var fragmentsDropped: UInt64 = 0
+    public var checksumsCompleted: UInt64 = 0
+    public var sendDropped: UInt64 = 0
+
+    public init() {}
+
+    public var description: String {
+        "received \(received) forwarded \(forwarded) malformed \(malformed) engine-dropped \(engineDropped) "
+            + "passed \(passed) no-neighbour \(noNeighbour) ttl-expired \(ttlExpired) "
+            + "directed-unsupported \(directedUnsupported) fragments-held \(fragmentsHeld) "
+            + "fragments-released \(fragmentsReleased) fragments-dropped \(fragmentsDropped) "
+            + "checksums-completed \(checksumsCompleted) send-dropped \(sendDropped)"
+    }
+}

@@ -1,0 +1,166 @@
+import Foundation
+import SLBCore
+import SLBWire
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The forwarding thread: receive a batch → `Forwarder` → transmit, probes and timers in
+/// between, poll(2) when idle. It runs on its own `Thread`, not the Swift cooperative pool (two
+/// threads here, which a busy loop would starve), and owns the engine while it runs.
+public final class ForwardingLoop<RX: PacketIO, TX: PacketIO>: @unchecked Sendable {
+    /// Longest poll sleep, so `stop()` and report requests are seen promptly.
+    static var maximumSleep: TimeSpan { .milliseconds(100) }
+    /// Least time between two neighbour-table reads after a miss.
+    static var neighbourRetry: TimeSpan { .milliseconds(100) }
+
+    public let forwarder: Forwarder
+    let receive: RX
+    let transmit: TX
+    let prober: PingProber?
+    let neighbourDevice: String
+    let log: @Sendable (String) -> Void
+    /// Renders the engine's state for a report (the executable passes SLBShow's IOS tables).
+    let describe: (@Sendable (SLBSnapshot) -> String)?
+
+    private let stopRequested = Atomic<Bool>(false)
+    private let reportRequested = Atomic<Bool>(false)
+    private let finished = DispatchSemaphore(value: 0)
+    private var failure: (any Error)?
+    private var probeResults: [PingProber.Result] = []
+    /// First and last time a batch arrived: received / window is the rate while busy.
+    private var firstBatch: MonotonicTime?
+    private var lastBatch = MonotonicTime.zero
+
+    /// `log` is called on the forwarding thread: events (`slb.real.down` ...) and reports.
+    public init(forwarder: Forwarder, receive: RX, transmit: TX, prober: PingProber?, neighbourDevice: String,
+                describe: (@Sendable (SLBSnapshot) -> String)? = nil, log: @escaping @Sendable (String) -> Void) {
+        self.describe = describe
+        self.forwarder = forwarder
+        self.receive = receive
+        self.transmit = transmit
+        self.prober = prober
+        self.neighbourDevice = neighbourDevice
+        self.log = log
+    }
+
+    public func start() {
+        let thread = Thread { [self] in
+            do { try run() } catch { failure = error; log("slb.dataplane.error \(error)") }
+            finished.signal()
+        }
+        thread.name = "slb-forwarding"
+        thread.start()
+    }
+
+    public func stop() { stopRequested.store(true, ordering: .releasing) }
+    public func requestReport() { reportRequested.store(true, ordering: .releasing) }
+
+    /// Waits for the thread to end; rethrows what ended it, if anything did.
+    public func wait() throws {
+        finished.wait()
+        if let failure { throw failure }
+    }
+
+    func run() throws {
+        let engine = forwarder.engine
+        var nextSecond = Clock.now
+        var lastNeighbourRead = MonotonicTime.zero
+        refreshNeighbours()
+        var descriptors: [pollfd] = []
+        if let fd = receive.pollDescriptor { descriptors.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0)) }
+        if let prober { descriptors.append(pollfd(fd: prober.descriptor, events: Int16(POLLIN), revents: 0)) }
+
+        while !stopRequested.load(ordering: .acquiring) {
+            var now = Clock.now
+            let received = try receive.receive { frames in
+                try forwarder.process(frames, now: now, transmit: transmit)
+            }
+            try forwarder.sendReleasedFragments(now: now, transmit: transmit)
+            if received > 0 {
+                if firstBatch == nil { firstBatch = now }
+                lastBatch = now
+            }
+
+            if let prober {
+                probeResults.removeAll(keepingCapacity: true)
+                try prober.readReplies(now: now, into: &probeResults)
+                try prober.tick(now: now, into: &probeResults)
+                for result in probeResults {
+                    for event in engine.probeResult(real: result.real, probe: result.probe, success: result.success,
+                                                    rtt: result.rtt, now: now) {
+                        log(describe(event))
+                    }
+                }
+            }
+            if !forwarder.unresolved.isEmpty, now - lastNeighbourRead >= ForwardingLoop.neighbourRetry {
+                let addresses = forwarder.realAddresses
+                for real in forwarder.unresolved where Int(real.index) < addresses.count {
+                    prober?.solicit(addresses[Int(real.index)])
+                }
+                refreshNeighbours()
+                lastNeighbourRead = now
+            }
+            if now >= nextSecond {
+                for event in engine.expire(now: now) { log(describe(event)) }
+                forwarder.expireFragments(now: now)
+                refreshNeighbours()
+                receive.refreshKernelStatistics()
+                nextSecond = now + .seconds(1)
+            }
+            for event in engine.takeEvents() { log(describe(event)) }
+            if reportRequested.exchange(false, ordering: .acquiringAndReleasing) { log(report(now: now)) }
+
+            if received == 0 {
+                now = Clock.now
+                var sleep = ForwardingLoop.maximumSleep
+                if let due = prober?.nextDeadline { sleep = min(sleep, due - now) }
+                sleep = min(sleep, nextSecond - now)
+                let milliseconds = Int32(min(sleep.nanoseconds / 1_000_000, 1000))
+                if descriptors.isEmpty {
+                    usleep(UInt32(milliseconds) * 1000)
+                } else {
+                    _ = poll(&descriptors, nfds_t(descriptors.count), milliseconds)
+                }
+            }
+        }
+        receive.refreshKernelStatistics()
+        log(report(now: Clock.now))
+    }
+
+    private func refreshNeighbours() {
+        guard let text = try? String(contentsOfFile: NeighbourTable.procPath, encoding: .utf8) else { return }
+        forwarder.updateNeighbours(NeighbourTable.parse(text, device: neighbourDevice))
+    }
+
+    func describe(_ event: EngineEvent) -> String {
+        switch event {
+        case .realDown(_, let address, let farm, let reason, _): "\(event.name) real=\(address) farm=\(farm) reason=\(reason)"
+        case .realUp(_, let address, let farm, _): "\(event.name) real=\(address) farm=\(farm)"
+        case .purge(_, let address, let farm, let connections, _): "\(event.name) real=\(address) farm=\(farm) connections=\(connections)"
+        case .farmNoReal(let farm, let vserver, _): "\(event.name) farm=\(farm) vserver=\(vserver)"
+        }
+    }
+
+    /// Counters of the forwarder and the backends, and each real's state.
+    func report(now: MonotonicTime) -> String {
+        let snapshot = forwarder.engine.snapshot(now: now, connections: .none)
+        var lines = ["slb.dataplane.counters \(forwarder.counters)",
+                     "slb.dataplane.receive received=\(receive.statistics.received) skipped=\(receive.statistics.skipped) kernel-dropped=\(receive.statistics.kernelDropped)",
+                     "slb.dataplane.transmit sent=\(transmit.statistics.sent) send-dropped=\(transmit.statistics.sendDropped)"]
+        if let firstBatch, lastBatch > firstBatch {
+            let window = lastBatch - firstBatch
+            let rate = Double(receive.statistics.received) / (Double(window.nanoseconds) / 1e9)
+            lines.append("slb.dataplane.window first-to-last-batch=\(window.nanoseconds / 1_000_000)ms rate=\(Int(rate))pps")
+        }
+        if let describe {
+            lines.append(describe(snapshot))
+        } else {
+            for real in snapshot.reals {
+                lines.append("slb.real real=\(real.address) farm=\(real.farm) state=\(real.state.rawValue) conns=\(real.connections) total=\(real.totalConnections)")
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,129 @@
+import ArgumentParser
+import Dataplane
+import Dispatch
+import Foundation
+import Lab
+import SLBConfig
+import SLBCore
+import SLBShow
+import SLBWire
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `slb run FILE`: the load balancer. VIP packets are read on the public interface (BPF filter
+/// from the vservers), the engine picks a real, the frame leaves on the inside interface with
+/// the real's MAC (dispatched mode). The host kernel is told to drop VIP traffic (nftables
+/// table `ip vpnslb`, removed at exit). Events and counters go to standard error; SIGUSR1
+/// prints a report.
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run the load balancer on a configuration (dispatched mode).",
+        discussion: "In the lab: ip netns exec vslb-lab-slb slb run Farms/three-gateways.cfg")
+
+    enum Backend: String, ExpressibleByArgument, CaseIterable {
+        case packetSocket = "packet-socket"
+        case pcap
+    }
+
+    @Argument(help: "Configuration file (IOS syntax).")
+    var file: String
+
+    @Option(name: .customLong("public"), help: "Interface the clients' VIP traffic arrives on.")
+    var publicInterface: String = "brc"
+
+    @Option(name: .customLong("inside"), help: "Interface the reals are reached on.")
+    var insideInterface: String = "brg"
+
+    @Option(help: "Packet I/O: packet-socket (AF_PACKET TPACKET_V3 + sendmmsg) or pcap.")
+    var backend: Backend = .packetSocket
+
+    @Option(name: .customLong("for"), help: "Stop after DURATION seconds (90, 30s, 5m).")
+    var duration: String?
+
+    func run() throws {
+        let text: String
+        do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
+            throw ValidationError("\(file): cannot read: \(error.localizedDescription)")
+        }
+        let result = ConfigParser.parse(text, file: file)
+        for diagnostic in result.diagnostics { log(diagnostic.description) }
+        guard let configuration = result.configuration else { throw ExitCode.failure }
+        var seconds: Int?
+        if let duration {
+            guard let value = LabDuration.seconds(duration) else { throw ValidationError("--for: like 90, 30s or 5m") }
+            seconds = value
+        }
+
+        let engine = Engine(configuration: configuration)
+        let filter = try VIPFilter.expression(for: configuration.vservers).map(BPFProgram.init(compiling:)) ?? .rejectAll
+        let mac = try RunCommand.macAddress(of: insideInterface)
+        let now = Dataplane.Clock.now
+        let targets = engine.probeTargets.filter { !$0.probes.isEmpty }
+        let prober = PingProber(targets: engine.probeTargets, socket: try ICMPEcho(), now: now)
+        for probe in prober.unsupported { log("slb.probe.unsupported \(probe): only ping probes run; the real is not probed") }
+
+        try VIPDropTable.install(configuration.vservers)
+        defer { VIPDropTable.remove() }
+
+        switch backend {
+        case .packetSocket:
+            let rx = try PacketSocketIO(.init(interface: publicInterface, filter: filter))
+            let tx = try PacketSocketIO(.init(interface: insideInterface, filter: nil))
+            try serve(engine: engine, rx: rx, tx: tx, mac: mac, prober: prober, filter: filter, seconds: seconds, probed: targets.count)
+        case .pcap:
+            let rx = try PcapIO(.init(interface: publicInterface, filter: filter))
+            let tx = try PcapIO(.init(interface: insideInterface, filter: nil))
+            try serve(engine: engine, rx: rx, tx: tx, mac: mac, prober: prober, filter: filter, seconds: seconds, probed: targets.count)
+        }
+    }
+
+    private func serve<RX: PacketIO, TX: PacketIO>(engine: Engine, rx: RX, tx: TX, mac: MACAddress, prober: PingProber,
+                                                   filter: BPFProgram, seconds: Int?, probed: Int) throws {
+        let forwarder = Forwarder(engine: engine, sourceMAC: mac, batchLimit: rx.batchLimit)
+        let loop = ForwardingLoop(forwarder: forwarder, receive: rx, transmit: tx, prober: prober,
+                                  neighbourDevice: insideInterface, describe: RunCommand.showTables, log: { log($0) })
+        let stop = DispatchSemaphore(value: 0)
+        var sources: [any DispatchSourceSignal] = []
+        for sig in [SIGINT, SIGTERM, SIGUSR1] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler { if sig == SIGUSR1 { loop.requestReport() } else { stop.signal() } }
+            source.resume()
+            sources.append(source)
+        }
+        loop.start()
+        log("slb.run.ready public=\(publicInterface) inside=\(insideInterface) backend=\(backend.rawValue) "
+            + "reals=\(engine.probeTargets.count) probed=\(probed) filter=\"\(filter.expression)\"")
+        if let seconds { _ = stop.wait(timeout: .now() + .seconds(seconds)) } else { stop.wait() }
+        loop.stop()
+        try loop.wait()
+        sources.forEach { $0.cancel() }
+        log("slb.run.stopped")
+    }
+
+    /// `show ip slb reals`, `vservers` and `stats`, as IOS prints them.
+    @Sendable static func showTables(_ snapshot: SLBSnapshot) -> String {
+        [ShowRequest(table: .reals(farm: nil)), ShowRequest(table: .vservers(name: nil)), ShowRequest(table: .stats)]
+            .map { request in
+                let table = (try? ShowRenderer.render(request, snapshot)) ?? ""
+                return request.command + "\n" + table
+            }.joined(separator: "\n")
+    }
+
+    /// The inside interface's MAC (the forwarded frames' new source), from sysfs.
+    static func macAddress(of interface: String) throws -> MACAddress {
+        let path = "/sys/class/net/\(interface)/address"
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8),
+              let mac = MACAddress(text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            throw ValidationError("no such interface \(interface) (\(path))")
+        }
+        return mac
+    }
+}
+
+/// Events and reports: one line each on standard error (unbuffered), dotted names first.
+@Sendable func log(_ line: String) {
+    FileHandle.standardError.write(Data((line + "\n").utf8))
+}
