@@ -51,6 +51,8 @@ public struct ForwardingScenario {
         public var forwarderCPUSecondsPerMpkt: Double?
         /// All CPUs' softirq time per million delivered packets (where the kernel forwards).
         public var softirqSecondsPerMpkt: Double?
+        /// `slb run` only: its exit report's `slb.dataplane.*` lines (received, kernel-dropped, drops by reason).
+        public var forwarderReport: [String]?
     }
 
     public struct Summary: Codable, Sendable, Hashable {
@@ -167,10 +169,8 @@ public struct ForwardingScenario {
             try ForwardingScenario.require(runner, ["ip", "netns", "exec", plan.slbNamespace, "nft", "-f", file.path])
         }
         defer {
-            if let forwarder {
-                if forwarder.isRunning { forwarder.terminate() }
-                forwarder.waitUntilExit()
-            }
+            if let forwarder, forwarder.isRunning { forwarder.terminate() }
+            forwarder?.waitUntilExit()
             if let baseline {
                 _ = try? runner.run(["ip", "netns", "exec", plan.slbNamespace, "nft", "delete", "table", baseline.family, KernelBaseline.table])
                 _ = try? runner.run(["ip", "netns", "exec", plan.slbNamespace, "conntrack", "-F"])
@@ -193,6 +193,13 @@ public struct ForwardingScenario {
             let listing = try runner.run(["ip", "netns", "exec", plan.gatewayNamespace(n), "nft", "list", "table", "netdev", KernelBaseline.table])
             perGateway.append(GatewayCounters.packets(inListing: listing.output))
         }
+        var forwarderReport: [String]?
+        if let forwarder {
+            forwarder.terminate()
+            forwarder.waitUntilExit()
+            let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+            forwarderReport = text.split(separator: "\n").filter { $0.hasPrefix("slb.dataplane.") }.map(String.init)
+        }
         let delivered = perGateway.reduce(0, +)
         let sent = report.totalSent
         let seconds = max(report.elapsedSeconds, 1e-6)
@@ -205,7 +212,7 @@ public struct ForwardingScenario {
                            delivered: delivered, perGateway: perGateway, offeredPPS: Double(sent) / seconds,
                            deliveredPPS: Double(delivered) / seconds, loss: loss, senderBound: sent > 0 && loss < 0.01,
                            forwarderCPUSecondsPerMpkt: perMpkt(cpuBefore, cpuAfter),
-                           softirqSecondsPerMpkt: perMpkt(softBefore, softAfter))
+                           softirqSecondsPerMpkt: perMpkt(softBefore, softAfter), forwarderReport: forwarderReport)
     }
 
     private func startSLB(plan: LabPlan, farm: URL, log: URL) throws -> Process {
