@@ -66,6 +66,7 @@ let package = Package(
         .testTarget(name: "LabTests", dependencies: ["Lab", "Dataplane", "SLBWire"]),
         .testTarget(name: "TrafficTests", dependencies: ["Traffic", "Lab", "Dataplane", "SLBWire"]),
         .testTarget(name: "BenchTests", dependencies: ["BenchKit", "Traffic", "Dataplane", "SLBWire"]),
-        .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "Lab", "SLBCore", "SLBConfig", "SLBWire"]),
+        .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "Lab", "SLBCore", "SLBConfig", "SLBWire",
+                                                         "SLBCoreAllocationCounter"]),
     ]
 )

@@ -70,6 +70,12 @@ public final class Forwarder {
             counters.malformed += 1
             return false
         }
+        // A router forwards only what was sent to it (RFC 1812 §5.3.4: no link-layer
+        // broadcast or multicast forwarding of unicast IP).
+        guard !packet.ethernet.destination.isMulticast else {
+            counters.notUnicast += 1
+            return false
+        }
         switch ChecksumCompletion.complete(frame, packet: &packet, state: checksum) {
         case .completed, .recomputed: counters.checksumsCompleted += 1
         case .unchanged, .notApplicable: break
@@ -90,7 +96,7 @@ public final class Forwarder {
                         vip: packet.destination, vipPort: packet.destinationPort)
         switch engine.decide(flow, now: now) {
         case .forward(let real):
-            if packet.fragment.isFragment { pendingRelease = recordFirstFragment(packet.fragmentKey, real, now) }
+            if packet.fragment.isFragment { recordFirstFragment(packet.fragmentKey, real, now) }
             return rewrite(frame, &packet, for: real)
         case .drop:
             counters.engineDropped += 1
@@ -105,12 +111,13 @@ public final class Forwarder {
     /// `sendReleasedFragments` after the batch (copies, the slow path).
     private var pendingRelease: [[UInt8]] = []
 
-    private func recordFirstFragment(_ key: FragmentKey, _ real: RealID, _ now: MonotonicTime) -> [[UInt8]] {
+    /// The first fragment decides for the whole datagram; fragments held for it go after it.
+    private func recordFirstFragment(_ key: FragmentKey, _ real: RealID, _ now: MonotonicTime) {
         if case .dropped = fragments.record(key, decision: real, now: now) {
             counters.fragmentsDropped += 1
-            return pendingRelease
+            return
         }
-        return pendingRelease + fragments.release(key)
+        pendingRelease += fragments.release(key)
     }
 
     /// Rewrites and sends fragments released by a first fragment in the last batch.

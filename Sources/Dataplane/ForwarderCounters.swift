@@ -4,6 +4,8 @@ public struct ForwarderCounters: Hashable, Sendable, CustomStringConvertible {
     public var forwarded: UInt64 = 0
     /// Not an IPv4 packet SLBWire could parse (reason counted by SLBWire's names).
     public var malformed: UInt64 = 0
+    /// Sent to an Ethernet broadcast or multicast address: not forwarded.
+    public var notUnicast: UInt64 = 0
     /// The engine said drop (no real, table full, client not allowed).
     public var engineDropped: UInt64 = 0
     /// The engine said pass (no in-service vserver): the kernel is told to drop VIP traffic,
@@ -24,7 +26,7 @@ public struct ForwarderCounters: Hashable, Sendable, CustomStringConvertible {
     public init() {}
 
     public var description: String {
-        "received \(received) forwarded \(forwarded) malformed \(malformed) engine-dropped \(engineDropped) "
+        "received \(received) forwarded \(forwarded) malformed \(malformed) not-unicast \(notUnicast) engine-dropped \(engineDropped) "
             + "passed \(passed) no-neighbour \(noNeighbour) ttl-expired \(ttlExpired) "
             + "directed-unsupported \(directedUnsupported) fragments-held \(fragmentsHeld) "
             + "fragments-released \(fragmentsReleased) fragments-dropped \(fragmentsDropped) "

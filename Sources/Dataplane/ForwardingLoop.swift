@@ -90,7 +90,7 @@ public final class ForwardingLoop<RX: PacketIO, TX: PacketIO>: @unchecked Sendab
                 for result in probeResults {
                     for event in engine.probeResult(real: result.real, probe: result.probe, success: result.success,
                                                     rtt: result.rtt, now: now) {
-                        log(describe(event))
+                        log(line(for: event))
                     }
                 }
             }
@@ -103,13 +103,13 @@ public final class ForwardingLoop<RX: PacketIO, TX: PacketIO>: @unchecked Sendab
                 lastNeighbourRead = now
             }
             if now >= nextSecond {
-                for event in engine.expire(now: now) { log(describe(event)) }
+                for event in engine.expire(now: now) { log(line(for: event)) }
                 forwarder.expireFragments(now: now)
                 refreshNeighbours()
                 receive.refreshKernelStatistics()
                 nextSecond = now + .seconds(1)
             }
-            for event in engine.takeEvents() { log(describe(event)) }
+            for event in engine.takeEvents() { log(line(for: event)) }
             if reportRequested.exchange(false, ordering: .acquiringAndReleasing) { log(report(now: now)) }
 
             if received == 0 {
@@ -134,7 +134,7 @@ public final class ForwardingLoop<RX: PacketIO, TX: PacketIO>: @unchecked Sendab
         forwarder.updateNeighbours(NeighbourTable.parse(text, device: neighbourDevice))
     }
 
-    func describe(_ event: EngineEvent) -> String {
+    func line(for event: EngineEvent) -> String {
         switch event {
         case .realDown(_, let address, let farm, let reason, _): "\(event.name) real=\(address) farm=\(farm) reason=\(reason)"
         case .realUp(_, let address, let farm, _): "\(event.name) real=\(address) farm=\(farm)"

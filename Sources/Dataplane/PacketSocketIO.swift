@@ -157,7 +157,9 @@ public final class PacketSocketIO: PacketIO {
                 let frame = header.assumingMemoryBound(to: tpacket3_hdr.self)
                 let next = Int(frame.pointee.tp_next_offset)
                 let captured = Int(frame.pointee.tp_snaplen)
-                if vpnslb_tpacket3_sll(frame).pointee.sll_pkttype == UInt8(PACKET_OUTGOING)
+                let type = vpnslb_tpacket3_sll(frame).pointee.sll_pkttype
+                // Our own frames, and frames for another host seen only in promiscuous mode.
+                if type == UInt8(PACKET_OUTGOING) || type == UInt8(PACKET_OTHERHOST)
                     || captured < Int(frame.pointee.tp_len) {
                     statistics.skipped += 1
                 } else {

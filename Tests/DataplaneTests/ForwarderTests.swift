@@ -77,6 +77,8 @@ struct ForwarderTests {
         ("TTL 1 on arrival", TestFrames.udp(port: 500, id: 5, ttl: 1), "ttlExpired"),
         ("no vserver for udp/53", TestFrames.udp(port: 53, id: 6), "passed"),
         ("not IPv4", TestFrames.arpRequest(for: TestFrames.vip), "malformed"),
+        ("Ethernet broadcast", TestFrames.udp(port: 500, id: 10, destinationMAC: [0xff, 0xff, 0xff, 0xff, 0xff, 0xff]), "notUnicast"),
+        ("Ethernet multicast", TestFrames.udp(port: 500, id: 11, destinationMAC: [0x01, 0x00, 0x5e, 0x00, 0x00, 0x01]), "notUnicast"),
     ])
     func drops(name: String, frame: [UInt8], counter: String) throws {
         let forwarder = ForwarderTests.resolved(ForwarderTests.engine())
@@ -85,6 +87,7 @@ struct ForwarderTests {
         let value: UInt64 = switch counter {
         case "ttlExpired": counters.ttlExpired
         case "passed": counters.passed
+        case "notUnicast": counters.notUnicast
         default: counters.malformed
         }
         #expect(value == 1)

@@ -44,9 +44,12 @@ final class GatewayListener {
     deinit { close(descriptor) }
 
     /// Sources of everything waiting (non-blocking).
-    func drain() -> [IPv4Address] {
-        var sources: [IPv4Address] = []
-        var buffer = [UInt8](repeating: 0, count: 2048)
+    func drain() -> [IPv4Address] { drainWithSizes().map(\.source) }
+
+    /// Sources and sizes (UDP payload, or IP datagram for raw ESP) of everything waiting.
+    func drainWithSizes() -> [(source: IPv4Address, size: Int)] {
+        var sources: [(source: IPv4Address, size: Int)] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
             var from = sockaddr_in()
             var length = socklen_t(MemoryLayout<sockaddr_in>.size)
@@ -54,7 +57,7 @@ final class GatewayListener {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(descriptor, &buffer, buffer.count, 0, $0, &length) }
             }
             guard count > 0 else { return sources }
-            sources.append(IPv4Address(UInt32(bigEndian: from.sin_addr.s_addr)))
+            sources.append((IPv4Address(UInt32(bigEndian: from.sin_addr.s_addr)), count))
         }
     }
 }
@@ -204,6 +207,20 @@ struct RunEndToEndTests {
                 }
             }
         }
+
+        // An IKE message larger than the MTU (certificates): the client's kernel fragments it;
+        // every fragment must reach the client's gateway, which reassembles it.
+        let big = [UInt8](repeating: 0x2a, count: 3000)
+        let bigSender = try lab.inside(plan.clientNamespace) { try ClientSender(source: IPv4Address(192, 0, 2, 20), esp: false) }
+        try bigSender.send(big, port: 500)
+        let home = try #require(first.udp.firstIndex { $0.contains(IPv4Address(192, 0, 2, 20)) })
+        var reassembled: [(source: IPv4Address, size: Int)] = []
+        let bigDeadline = Date().addingTimeInterval(3)
+        while reassembled.isEmpty && Date() < bigDeadline {
+            reassembled = udp[home].drainWithSizes()
+            usleep(20_000)
+        }
+        #expect(reassembled.map(\.size) == [3000], "fragmented datagram not reassembled at gw\(home + 1): \(log())")
 
         // Inspectable while running: SIGUSR1 (to the process this test started) prints the IOS tables.
         kill(slb.processIdentifier, SIGUSR1)

@@ -2,6 +2,9 @@ import Dataplane
 import Foundation
 import SLBWire
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 @testable import Lab
 
 /// Builds a real lab (root, `ip netns`). Skipped, with this reason, where that is impossible.
@@ -63,5 +66,67 @@ struct LabIntegrationTests {
         #expect(!neighbours.output.contains("lladdr"), "a gateway answered ARP for the VIP: \(neighbours.output)")
         // The gateways themselves are reachable on the same segment.
         #expect(try slb.ping(try #require(plan.gatewayAddress(1)), timeout: .seconds(2)) != nil)
+    }
+}
+
+/// The built `slb` (swift build --build-tests builds it too).
+enum SLBExecutable {
+    static let path: String? = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        let candidate = url.appendingPathComponent(".build/debug/slb").path
+        return FileManager.default.isExecutableFile(atPath: candidate) ? candidate : nil
+    }()
+}
+
+@Suite("slb lab up|down as a command (root)", .serialized,
+       .enabled(if: NetworkNamespace.isAvailable && SLBExecutable.path != nil,
+                "needs root, `ip netns` and a built .build/debug/slb: lab command tests skipped"))
+struct LabCommandTests {
+    @Test("a killed `slb lab up --for` leaves a stale lab that `slb lab down --stale` removes; a held lab is kept")
+    func staleAfterCrash() throws {
+        let slb = try #require(SLBExecutable.path)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vslb-cmd-\(getpid())").path
+        let crashed = try #require(LabID("k\(getpid() % 100000)"))
+        let kept = try #require(LabID("h\(getpid() % 100000)"))
+        let controller = LabController(store: LabStateStore(directory: directory))
+        defer {
+            try? controller.down(crashed)
+            try? controller.down(kept)
+            try? FileManager.default.removeItem(atPath: directory)
+        }
+        func run(_ arguments: [String]) throws -> Int32 {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: slb)
+            process.arguments = arguments + ["--state-dir", directory]
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            process.waitUntilExit()
+            return process.terminationStatus
+        }
+
+        #expect(try run(["lab", "up", "--id", kept.rawValue, "--gateways", "1"]) == 0)
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: slb)
+        holder.arguments = ["lab", "up", "--id", crashed.rawValue, "--gateways", "1", "--for", "60", "--state-dir", directory]
+        holder.standardOutput = FileHandle.nullDevice
+        try holder.run()
+        defer { if holder.isRunning { kill(holder.processIdentifier, SIGKILL) } ; holder.waitUntilExit() }
+        // Wait until the held lab is complete, then kill its owner the hard way (a crash).
+        let store = LabStateStore(directory: directory)
+        let deadline = Date().addingTimeInterval(10)
+        while (try? store.load(crashed))??.complete != true && Date() < deadline { usleep(50_000) }
+        #expect(try store.load(crashed)?.owner?.pid == holder.processIdentifier)
+        kill(holder.processIdentifier, SIGKILL)
+        holder.waitUntilExit()
+        #expect(try store.load(crashed)?.isStale == true)
+        #expect(try controller.namespaces(withPrefix: crashed.namespacePrefix).count == 3)
+
+        #expect(try run(["lab", "down", "--id", "nosuch", "--stale"]) == 0)
+        #expect(try controller.namespaces(withPrefix: crashed.namespacePrefix).isEmpty)
+        #expect(try store.load(crashed) == nil)
+        #expect(try controller.namespaces(withPrefix: kept.namespacePrefix).count == 3, "a handed-over lab is not stale")
+        #expect(try run(["lab", "down", "--id", kept.rawValue]) == 0)
+        #expect(try controller.namespaces(withPrefix: kept.namespacePrefix).isEmpty)
     }
 }
