@@ -45,4 +45,23 @@ struct ForwardingSmokeTests {
         let left = (try? FileManager.default.contentsOfDirectory(atPath: NetworkNamespace.directory)) ?? []
         #expect(!left.contains { $0.hasPrefix("vslb-b\(getpid() % 100_000)-") }, "lab namespaces left: \(left)")
     }
+
+    @Test("distribution --live --smoke: 60 lab clients through slb run; ISAKMP, NAT-T and ESP of each client reach one gateway; shares follow 3:1:2")
+    func live() throws {
+        let output = InProcessSmokeTests.temporaryOutput("live")
+        defer { try? FileManager.default.removeItem(at: output.directory) }
+        let farm = InProcessSmokeTests.farmPath
+        let configuration = try FarmLoader.load(farm)
+        var scenario = try DistributionScenario(parameters: .smoke(farm: farm), configuration: configuration,
+                                                output: output, smoke: true)
+        scenario.live = try LiveDistribution(parameters: .smoke, farmText: try String(contentsOfFile: farm, encoding: .utf8),
+                                             configuration: configuration, slbPath: try #require(BuiltSLB.path), output: output)
+        let live = try #require(try scenario.run().live)
+        #expect(live.sent > 0 && live.received > 0)
+        #expect(live.clientsSeen == LiveDistribution.Parameters.smoke.clients)
+        #expect(live.stickyConsistency == 1.0)
+        #expect(live.reals.map(\.clients) == [30, 10, 20], "IOS WRR 3,1,2 over 60 clients: \(live.reals)")
+        let json = try InProcessSmokeTests.jsonObject(output.directory.appendingPathComponent("distribution.json"))
+        #expect(Set(json.keys) == ["run", "parameters", "variants", "live"])
+    }
 }

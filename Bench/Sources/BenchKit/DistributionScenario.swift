@@ -72,12 +72,15 @@ public struct DistributionScenario {
         public var run: RunInfo
         public var parameters: Parameters
         public var variants: [VariantResult]
+        /// `--live`: the configured farm through `slb run` in the lab, counted at the gateways.
+        public var live: LiveDistribution.Result?
     }
 
     public let parameters: Parameters
     public let configuration: SLBConfiguration
     public let output: BenchOutput
     public let smoke: Bool
+    public var live: LiveDistribution?
 
     public init(parameters: Parameters, configuration: SLBConfiguration, output: BenchOutput, smoke: Bool) throws {
         guard parameters.clients >= 1, parameters.clients <= SyntheticClients.benchmarking else {
@@ -120,7 +123,8 @@ public struct DistributionScenario {
             results.append(simulate(name: variant.name, predictor: variant.predictor, group: variant.group,
                                     configuration: variant.configuration, vip: vip))
         }
-        let document = Document(run: RunInfo(scenario: "distribution", smoke: smoke), parameters: parameters, variants: results)
+        let document = Document(run: RunInfo(scenario: "distribution", smoke: smoke), parameters: parameters, variants: results,
+                                live: try live?.run())
         try output.write(document, name: "distribution", chart: DistributionScenario.chart(document))
         return document
     }
@@ -302,7 +306,17 @@ public struct DistributionScenario {
                 shares.add([v.variant, r.real, "\(r.weight)", Format.percent(r.target), Format.grouped(r.clients), Format.percent(r.share)])
             }
         }
-        return table.text + "\n\n" + shares.text
+        var text = table.text + "\n\n" + shares.text
+        if let live = document.live {
+            var liveTable = TextTable(["live (slb run, lab)", "weight", "target", "clients", "share"])
+            for r in live.reals {
+                liveTable.add([r.real, "\(r.weight)", Format.percent(r.target), Format.grouped(r.clients), Format.percent(r.share)])
+            }
+            text += "\n\n" + liveTable.text + "\nlive: \(live.clientsSeen) clients seen at the gateways, "
+                + "\(live.consistentClients) on one gateway (\(Format.percent(live.stickyConsistency))), "
+                + "\(live.received) of \(live.sent) packets received"
+        }
+        return text
     }
 }
 

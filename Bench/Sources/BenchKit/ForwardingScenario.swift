@@ -161,7 +161,8 @@ public struct ForwardingScenario {
         var baseline: KernelBaseline?
         let log = work.appendingPathComponent("slb-\(run)-\(kind).log")
         if variant == ForwardingScenario.slbVariant {
-            forwarder = try startSLB(plan: plan, farm: farm, log: log)
+            forwarder = try SLBProcess.start(slbPath: slbPath, plan: plan, farm: farm, log: log, cpu: parameters.forwarderCPU,
+                                              backend: parameters.backend, seconds: Int(parameters.seconds) + 30)
         } else if let kernel = KernelBaseline(rawValue: variant) {
             baseline = kernel
             let file = work.appendingPathComponent("\(kernel.rawValue).nft")
@@ -215,31 +216,7 @@ public struct ForwardingScenario {
                            softirqSecondsPerMpkt: perMpkt(softBefore, softAfter), forwarderReport: forwarderReport)
     }
 
-    private func startSLB(plan: LabPlan, farm: URL, log: URL) throws -> Process {
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: SystemCommandRunner.resolve("ip") ?? "/usr/sbin/ip")
-        // `ip netns exec` and `taskset` both exec, so the pid is slb's own (for /proc/PID/stat).
-        process.arguments = ["netns", "exec", plan.slbNamespace, SystemCommandRunner.resolve("taskset") ?? "/usr/bin/taskset",
-                             "-c", "\(parameters.forwarderCPU)", slbPath, "run", farm.path, "--backend", parameters.backend,
-                             "--for", "\(Int(parameters.seconds) + 30)"]
-        process.standardError = try FileHandle(forWritingTo: log)
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let deadline = Measure.seconds() + 10
-        func text() -> String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
-        while Measure.seconds() < deadline && !text().contains("slb.run.ready") && process.isRunning { usleep(50_000) }
-        guard text().contains("slb.run.ready") else {
-            if process.isRunning { process.terminate() }
-            process.waitUntilExit()
-            throw BenchError("slb run did not start: \(text())")
-        }
-        // The first probes make the kernel resolve the gateways' MACs; the loop reads them each second.
-        usleep(1_500_000)
-        return process
-    }
-
-    private static func require(_ runner: SystemCommandRunner, _ argv: [String]) throws {
+    static func require(_ runner: SystemCommandRunner, _ argv: [String]) throws {
         let result = try runner.run(argv)
         guard result.succeeded else { throw BenchError("`\(argv.joined(separator: " "))` failed: \(result.errorOutput)") }
     }

@@ -36,6 +36,8 @@ struct Distribution: ParsableCommand {
     @OptionGroup var common: Common
     @Option(help: "Clients (default 100,000; smoke 2,000).") var clients: Int?
     @Option(help: "Population seed.") var seed: UInt64?
+    @Flag(help: "Also send real traffic from up to 350 lab clients through slb run (root).") var live = false
+    @Option(help: "The slb binary for --live (default: next to slb-bench).") var slb: String?
 
     func run() throws {
         var parameters = common.smoke ? DistributionScenario.Parameters.smoke(farm: common.farm)
@@ -43,8 +45,14 @@ struct Distribution: ParsableCommand {
         if let clients { parameters.clients = clients }
         if let seed { parameters.seed = seed }
         let output = common.destination
-        let scenario = try DistributionScenario(parameters: parameters, configuration: try FarmLoader.load(common.farm),
+        let configuration = try FarmLoader.load(common.farm)
+        var scenario = try DistributionScenario(parameters: parameters, configuration: configuration,
                                                 output: output, smoke: common.smoke)
+        if live {
+            scenario.live = try LiveDistribution(parameters: common.smoke ? .smoke : .standard,
+                                                 farmText: try String(contentsOfFile: common.farm, encoding: .utf8),
+                                                 configuration: configuration, slbPath: slb ?? siblingSLB(), output: output)
+        }
         let document = try scenario.run()
         print(DistributionScenario.table(document))
         print("\nresults: \(output.directory.path)/distribution.{json,svg}")
@@ -87,12 +95,10 @@ struct Forwarding: ParsableCommand {
         if let seconds { parameters.seconds = seconds }
         if let kinds { parameters.kinds = kinds.split(separator: ",").map(String.init) }
         if let backend { parameters.backend = backend }
-        let sibling = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-            .deletingLastPathComponent().appendingPathComponent("slb").path
         let output = common.destination
         let text = try String(contentsOfFile: common.farm, encoding: .utf8)
         _ = try FarmLoader.load(common.farm)
-        let scenario = try ForwardingScenario(parameters: parameters, farmText: text, slbPath: slb ?? sibling,
+        let scenario = try ForwardingScenario(parameters: parameters, farmText: text, slbPath: slb ?? siblingSLB(),
                                               output: output, smoke: common.smoke)
         let document = try scenario.run()
         print(ForwardingScenario.table(document))
@@ -134,6 +140,12 @@ struct List: ParsableCommand {
             print(scenario.rawValue.padding(toLength: 14, withPad: " ", startingAt: 0) + scenario.summary)
         }
     }
+}
+
+/// The `slb` built next to this `slb-bench` (same build directory).
+func siblingSLB() -> String {
+    URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        .deletingLastPathComponent().appendingPathComponent("slb").path
 }
 
 SLBBench.main()
