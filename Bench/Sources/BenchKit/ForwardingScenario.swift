@@ -122,6 +122,16 @@ public struct ForwardingScenario {
         try GatewayCounters.ruleset(client: LabAddressPlan.clientLocalRoutes + [IPv4Network(address: LabAddressPlan.clientHost, mask: .host)])
             .write(to: counters, atomically: true, encoding: .utf8)
 
+        // Permanent neighbour entries for the gateways in the slb namespace: the benchmark
+        // measures forwarding, not ARP. (Without them, slb run under full load sometimes counted
+        // a gateway's frames as no-neighbour for a whole run: see Bench/README.md.)
+        for n in plan.gatewayNumbers {
+            guard let address = plan.gatewayAddress(n) else { continue }
+            try ForwardingScenario.require(runner, ["ip", "-n", plan.slbNamespace, "neigh", "replace", address.description,
+                                                    "lladdr", plan.gatewayMAC(n).description, "dev", LabPlan.gatewayBridge,
+                                                    "nud", "permanent"])
+        }
+
         let variants = [ForwardingScenario.slbVariant] + KernelBaseline.allCases.map(\.rawValue)
         var measurements: [Measurement] = []
         let total = parameters.runs * parameters.kinds.count * variants.count
