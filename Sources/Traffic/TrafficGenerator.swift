@@ -79,7 +79,7 @@ public final class TrafficGenerator: @unchecked Sendable {
             attempted += count
             guard let route = routes[client][kind] else { continue }
             let sent = route.socket.send(payload: route.payload, count: count)
-            let slot = PacketKind.allCases.firstIndex(of: kind) ?? 0
+            let slot = kind.slot
             counts[slot] += sent
             misses[slot] += count - sent
         }

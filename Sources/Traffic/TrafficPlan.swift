@@ -127,6 +127,16 @@ public enum PacketKind: String, Hashable, Sendable, Codable, CaseIterable {
     case nattESP = "natt-esp"
     /// IP protocol 50 (RFC 4303 §2), through a raw socket.
     case esp
+
+    /// Position in `allCases`, without building the array (the send loop's counter index).
+    var slot: Int {
+        switch self {
+        case .isakmp: 0
+        case .nattIKE: 1
+        case .nattESP: 2
+        case .esp: 3
+        }
+    }
 }
 
 public enum TrafficError: Error, Hashable, Sendable, CustomStringConvertible {

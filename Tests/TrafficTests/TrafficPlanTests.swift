@@ -61,6 +61,11 @@ struct TrafficPlanTests {
         #expect((40...80).contains(nat), "about 30 % of 200 clients behind NAT, got \(nat)")
     }
 
+    @Test("counter slots follow allCases", arguments: PacketKind.allCases)
+    func slot(kind: PacketKind) {
+        #expect(PacketKind.allCases[kind.slot] == kind)
+    }
+
     @Test("--only fixes the kind")
     func only() throws {
         let plan = try TrafficPlan(clients: 5, rate: 0, duration: 1, nattShare: 1, esp: true, mode: .fast, only: .esp)
