@@ -28,7 +28,7 @@ public struct ForwardingScenario {
                        forwarderCPU: 0, senderCPU: 1, backend: "packet-socket")
         }
         public static func smoke(farm: String) -> Parameters {
-            Parameters(farm: farm, runs: 1, seconds: 1, clients: 60, kinds: ["isakmp", "esp"],
+            Parameters(farm: farm, runs: 1, seconds: 1, clients: 240, kinds: ["isakmp", "esp"],
                        forwarderCPU: 0, senderCPU: 1, backend: "packet-socket")
         }
     }
