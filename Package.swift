@@ -23,14 +23,14 @@ let package = Package(
         .target(name: "SLBShow", dependencies: ["SLBCore", "SLBConfig", "SLBWire"], exclude: ["README.md"]),
         .target(name: "SLBSimulate", dependencies: ["SLBCore", "SLBConfig", "SLBWire", "SLBShow"],
                 exclude: ["README.md"]),
-        .target(name: "IPsecCrypto"),
-        .target(name: "ESP", dependencies: ["IPsecCrypto", "SLBWire"]),
-        .target(name: "IKE", dependencies: ["IPsecCrypto", "ESP", "SLBWire"]),
+        .target(name: "IPsecCrypto", exclude: ["README.md"]),
+        .target(name: "ESP", dependencies: ["IPsecCrypto", "SLBWire"], exclude: ["README.md"]),
+        .target(name: "IKE", dependencies: ["IPsecCrypto", "ESP", "SLBWire"], exclude: ["README.md", "V1/README.md"]),
 
         // MARK: edge targets
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl",
                        providers: [.apt(["libssl-dev"])]),
-        .target(name: "CryptoOpenSSL", dependencies: ["COpenSSL", "IPsecCrypto"]),
+        .target(name: "CryptoOpenSSL", dependencies: ["COpenSSL", "IPsecCrypto"], exclude: ["README.md"]),
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap",
                        providers: [.apt(["libpcap-dev"])]),
         .target(name: "Dataplane", dependencies: ["CPcap", "SLBCore", "SLBConfig", "SLBWire"],
@@ -39,17 +39,28 @@ let package = Package(
         .target(name: "Traffic", dependencies: ["CPcap", "Lab", "SLBWire"], exclude: ["README.md"]),
         .target(name: "BenchKit", dependencies: ["Traffic", "Lab", "Dataplane", "SLBCore", "SLBConfig", "SLBWire"],
                 path: "Bench/Sources/BenchKit", exclude: ["README.md"]),
+        .target(name: "Runtime", dependencies: ["Dataplane", "ControlSocket", "SLBCore", "SLBConfig", "SLBShow", "SLBWire",
+                                                .product(name: "Logging", package: "swift-log")],
+                exclude: ["README.md"]),
 
         // MARK: executable
         .executableTarget(name: "slb", dependencies: [
             "SLBWire", "SLBConfig", "SLBCore", "SLBShow", "SLBSimulate", "Lab", "Dataplane",
             "Traffic",
+            "Gateway", "GatewayShow", "ControlSocket", "IKE", "Runtime",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "slb-bench", dependencies: [
             "BenchKit", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Bench/Sources/slb-bench"),
+
+        // MARK: embedded gateway: show tables (pure), control socket and gateway (edge)
+        .target(name: "GatewayShow", exclude: ["README.md"]),
+        .target(name: "ControlSocket", exclude: ["README.md"]),
+        .target(name: "Gateway", dependencies: ["IKE", "ESP", "IPsecCrypto", "CryptoOpenSSL", "SLBWire",
+                                                "GatewayShow", "ControlSocket",
+                                                .product(name: "Logging", package: "swift-log")], exclude: ["README.md"]),
 
         // MARK: tests
         .testTarget(name: "SLBWireTests", dependencies: ["SLBWire"]),
@@ -61,12 +72,20 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "SLBSimulateTests", dependencies: ["SLBSimulate", "SLBShow", "SLBCore", "SLBConfig", "SLBWire"]),
         .testTarget(name: "ESPTests", dependencies: ["ESP", "IPsecCrypto", "CryptoOpenSSL"]),
-        .testTarget(name: "IKETests", dependencies: ["IKE", "ESP", "IPsecCrypto", "CryptoOpenSSL"]),
+        .testTarget(name: "IKETests", dependencies: ["IKE", "ESP", "IPsecCrypto", "CryptoOpenSSL", "SLBWire"],
+                    exclude: ["Interop"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "IKEv1Tests", dependencies: ["IKE", "ESP", "IPsecCrypto", "CryptoOpenSSL", "SLBWire"],
+                    exclude: ["Fixtures"]),  // read from the source tree via #filePath
         .testTarget(name: "CryptoOpenSSLTests", dependencies: ["CryptoOpenSSL", "IPsecCrypto"]),
         .testTarget(name: "LabTests", dependencies: ["Lab", "Dataplane", "SLBWire"]),
         .testTarget(name: "TrafficTests", dependencies: ["Traffic", "Lab", "Dataplane", "SLBWire"]),
         .testTarget(name: "BenchTests", dependencies: ["BenchKit", "Traffic", "Dataplane", "SLBWire"]),
         .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "Lab", "SLBCore", "SLBConfig", "SLBWire",
                                                          "SLBCoreAllocationCounter"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Dataplane", "Lab", "ControlSocket", "SLBCore",
+                                                         "SLBConfig", "SLBShow", "SLBWire",
+                                                         .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "GatewayShow", "ControlSocket", "IKE", "ESP",
+                                                         "IPsecCrypto", "CryptoOpenSSL", "SLBWire"]),
     ]
 )

@@ -5,6 +5,10 @@
 #include <openssl/rand.h>
 #include <openssl/err.h>
 #include <openssl/bn.h>
+#include <openssl/crypto.h>
 #include <openssl/core_names.h>
 #include <openssl/params.h>
+#include <openssl/param_build.h>
+#include <openssl/dh.h>
+#include <openssl/ec.h>
 #endif

@@ -14,7 +14,7 @@ public final class Forwarder {
     public private(set) var counters = ForwarderCounters()
     private var fragments = FragmentTable<RealID>()
     /// Per real (engine order): how to rewrite, and its MAC once resolved.
-    private let forwarding: [Forwarding]
+    private var forwarding: [Forwarding]
     private var neighbours: [MACAddress?]
     /// Reals whose MAC was missing since the last refresh: resolve them.
     public private(set) var unresolved: Set<RealID> = []
@@ -29,6 +29,17 @@ public final class Forwarder {
     }
 
     deinit { outgoing.deallocate() }
+
+    /// After `Engine.reconfigure` renumbered the reals: rebuild the per-real rewrite table.
+    /// Resolved MACs are kept by address; held fragments decided for old RealIDs are dropped.
+    public func reloadForwardingTable() {
+        var known: [IPv4Address: MACAddress] = [:]
+        for index in forwarding.indices { if let mac = neighbours[index] { known[forwarding[index].address] = mac } }
+        forwarding = engine.probeTargets.map { engine.forwarding(for: $0.real) }
+        neighbours = forwarding.map { known[$0.address] }
+        unresolved.removeAll(keepingCapacity: true)
+        fragments = FragmentTable<RealID>()
+    }
 
     /// The reals' addresses, in engine order (what to look up in the neighbour table).
     public var realAddresses: [IPv4Address] { forwarding.map(\.address) }

@@ -9,6 +9,19 @@ import Glibc
 /// The forwarding thread: receive a batch → `Forwarder` → transmit, probes and timers in
 /// between, poll(2) when idle. It runs on its own `Thread`, not the Swift cooperative pool (two
 /// threads here, which a busy loop would starve), and owns the engine while it runs.
+/// Runtime services that must run on the engine's thread (control requests, metrics, state
+/// file). `iteration` is called once per loop pass between batches and returns true when the
+/// engine's reals were renumbered (reload), so the loop rebuilds its forwarding and probe
+/// tables; `event` receives each engine event instead of the plain log line.
+public protocol ForwardingLoopHook: AnyObject {
+    func iteration(engine: Engine, now: MonotonicTime) -> Bool
+    func event(_ event: EngineEvent, now: MonotonicTime)
+    /// Polled with the packet socket, so a control request wakes the loop at once.
+    var descriptor: Int32? { get }
+    /// Work is in progress (a paged `show`): the loop does not sleep while it is.
+    var isBusy: Bool { get }
+}
+
 public final class ForwardingLoop<RX: PacketIO, TX: PacketIO>: @unchecked Sendable {
     /// Longest poll sleep, so `stop()` and report requests are seen promptly.
     static var maximumSleep: TimeSpan { .milliseconds(100) }
@@ -24,6 +37,8 @@ public final class ForwardingLoop<RX: PacketIO, TX: PacketIO>: @unchecked Sendab
     /// Renders the engine's state for a report (the executable passes SLBShow's IOS tables).
     let describe: (@Sendable (SLBSnapshot) -> String)?
 
+    /// Set before `start()`; called on the forwarding thread.
+    public var hook: (any ForwardingLoopHook)?
     private let stopRequested = Atomic<Bool>(false)
     private let reportRequested = Atomic<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
@@ -71,6 +86,7 @@ public final class ForwardingLoop<RX: PacketIO, TX: PacketIO>: @unchecked Sendab
         var descriptors: [pollfd] = []
         if let fd = receive.pollDescriptor { descriptors.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0)) }
         if let prober { descriptors.append(pollfd(fd: prober.descriptor, events: Int16(POLLIN), revents: 0)) }
+        if let fd = hook?.descriptor { descriptors.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0)) }
 
         while !stopRequested.load(ordering: .acquiring) {
             var now = Clock.now
@@ -90,7 +106,7 @@ public final class ForwardingLoop<RX: PacketIO, TX: PacketIO>: @unchecked Sendab
                 for result in probeResults {
                     for event in engine.probeResult(real: result.real, probe: result.probe, success: result.success,
                                                     rtt: result.rtt, now: now) {
-                        log(line(for: event))
+                        emit(event, now)
                     }
                 }
             }
@@ -103,16 +119,21 @@ public final class ForwardingLoop<RX: PacketIO, TX: PacketIO>: @unchecked Sendab
                 lastNeighbourRead = now
             }
             if now >= nextSecond {
-                for event in engine.expire(now: now) { log(line(for: event)) }
+                for event in engine.expire(now: now) { emit(event, now) }
                 forwarder.expireFragments(now: now)
                 refreshNeighbours()
                 receive.refreshKernelStatistics()
                 nextSecond = now + .seconds(1)
             }
-            for event in engine.takeEvents() { log(line(for: event)) }
+            if let hook, hook.iteration(engine: engine, now: now) {
+                forwarder.reloadForwardingTable()
+                prober?.retarget(engine.probeTargets, now: now)
+                refreshNeighbours()
+            }
+            for event in engine.takeEvents() { emit(event, now) }
             if reportRequested.exchange(false, ordering: .acquiringAndReleasing) { log(report(now: now)) }
 
-            if received == 0 {
+            if received == 0, hook?.isBusy != true {
                 now = Clock.now
                 var sleep = ForwardingLoop.maximumSleep
                 if let due = prober?.nextDeadline { sleep = min(sleep, due - now) }
@@ -127,6 +148,10 @@ public final class ForwardingLoop<RX: PacketIO, TX: PacketIO>: @unchecked Sendab
         }
         receive.refreshKernelStatistics()
         log(report(now: Clock.now))
+    }
+
+    private func emit(_ event: EngineEvent, _ now: MonotonicTime) {
+        if let hook { hook.event(event, now: now) } else { log(line(for: event)) }
     }
 
     private func refreshNeighbours() {

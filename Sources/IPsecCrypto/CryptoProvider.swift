@@ -44,6 +44,16 @@ public protocol CryptoProvider: Sendable {
     func gcmSeal(key: [UInt8], nonce: [UInt8], aad: [UInt8], plaintext: [UInt8]) throws -> [UInt8]
     /// Verifies and strips the trailing 16-byte tag; throws `.authenticationFailed` on mismatch.
     func gcmOpen(key: [UInt8], nonce: [UInt8], aad: [UInt8], ciphertextAndTag: [UInt8]) throws -> [UInt8]
+
+    // Data-path additions (KeyedContexts.swift). Default implementations exist, so every
+    // conformer keeps compiling; backends override them to avoid per-packet setup and copies.
+
+    /// A cipher keyed once for many packets (AES-CBC, 3DES-CBC or AES-GCM by `algorithm`).
+    func makeKeyedCipher(_ algorithm: EncryptionAlgorithm, key: [UInt8]) throws -> any KeyedCipher
+    /// An HMAC keyed once for many packets.
+    func makeKeyedMAC(_ algorithm: HashAlgorithm, key: [UInt8]) throws -> any KeyedMAC
+    /// Cryptographically random bytes written in place (CBC IVs).
+    func fillRandom(_ buffer: UnsafeMutableRawBufferPointer)
 }
 
 extension CryptoProvider {
@@ -68,6 +78,8 @@ extension CryptoProvider {
 }
 
 /// Constant-time comparison for AUTH values and ICVs (no early exit on the first difference).
+/// `@inlinable` so ESP's per-packet ICV check is specialised instead of running generically.
+@inlinable
 public func constantTimeEqual(_ a: some Collection<UInt8>, _ b: some Collection<UInt8>) -> Bool {
     guard a.count == b.count else { return false }
     var difference: UInt8 = 0

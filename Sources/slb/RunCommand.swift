@@ -3,6 +3,7 @@ import Dataplane
 import Dispatch
 import Foundation
 import Lab
+import Runtime
 import SLBConfig
 import SLBCore
 import SLBShow
@@ -42,6 +43,8 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("for"), help: "Stop after DURATION seconds (90, 30s, 5m).")
     var duration: String?
 
+    @OptionGroup var runtime: RuntimeOptions
+
     func run() throws {
         let text: String
         do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
@@ -57,6 +60,8 @@ struct RunCommand: ParsableCommand {
         }
 
         let engine = Engine(configuration: configuration)
+        let services = try runtime.makeServices(configuration: configuration, file: file)
+        services.restore(into: engine, now: Dataplane.Clock.now)
         let filter = try VIPFilter.expression(for: configuration.vservers).map(BPFProgram.init(compiling:)) ?? .rejectAll
         let mac = try RunCommand.macAddress(of: insideInterface)
         let now = Dataplane.Clock.now
@@ -71,19 +76,27 @@ struct RunCommand: ParsableCommand {
         case .packetSocket:
             let rx = try PacketSocketIO(.init(interface: publicInterface, filter: filter))
             let tx = try PacketSocketIO(.init(interface: insideInterface, filter: nil))
-            try serve(engine: engine, rx: rx, tx: tx, mac: mac, prober: prober, filter: filter, seconds: seconds, probed: targets.count)
+            try serve(engine: engine, rx: rx, tx: tx, mac: mac, prober: prober, filter: filter, seconds: seconds, probed: targets.count,
+                      services: services)
         case .pcap:
             let rx = try PcapIO(.init(interface: publicInterface, filter: filter))
             let tx = try PcapIO(.init(interface: insideInterface, filter: nil))
-            try serve(engine: engine, rx: rx, tx: tx, mac: mac, prober: prober, filter: filter, seconds: seconds, probed: targets.count)
+            try serve(engine: engine, rx: rx, tx: tx, mac: mac, prober: prober, filter: filter, seconds: seconds, probed: targets.count,
+                      services: services)
         }
     }
 
     private func serve<RX: PacketIO, TX: PacketIO>(engine: Engine, rx: RX, tx: TX, mac: MACAddress, prober: PingProber,
-                                                   filter: BPFProgram, seconds: Int?, probed: Int) throws {
+                                                   filter: BPFProgram, seconds: Int?, probed: Int, services: SLBRuntime) throws {
         let forwarder = Forwarder(engine: engine, sourceMAC: mac, batchLimit: rx.batchLimit)
         let loop = ForwardingLoop(forwarder: forwarder, receive: rx, transmit: tx, prober: prober,
                                   neighbourDevice: insideInterface, describe: RunCommand.showTables, log: { log($0) })
+        loop.hook = services
+        let reloadSignal = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+        signal(SIGHUP, SIG_IGN)
+        reloadSignal.setEventHandler { services.requestReload() }
+        reloadSignal.resume()
+        defer { reloadSignal.cancel() }
         let stop = DispatchSemaphore(value: 0)
         var sources: [any DispatchSourceSignal] = []
         for sig in [SIGINT, SIGTERM, SIGUSR1] {
@@ -99,6 +112,7 @@ struct RunCommand: ParsableCommand {
         if let seconds { _ = stop.wait(timeout: .now() + .seconds(seconds)) } else { stop.wait() }
         loop.stop()
         try loop.wait()
+        services.shutdown(engine: engine, now: Dataplane.Clock.now)
         sources.forEach { $0.cancel() }
         log("slb.run.stopped")
     }

@@ -4,7 +4,9 @@ import Lab
 import Glibc
 #endif
 
-/// `slb run` in a lab's slb namespace, pinned to one CPU, its stderr in `log`.
+/// `slb run` in a lab's slb namespace, pinned to one CPU, its stderr in `log`, with a control
+/// socket of its own next to the log (a second `slb run` refuses a live default socket, and other
+/// tests may be running one).
 enum SLBProcess {
     static func start(slbPath: String, plan: LabPlan, farm: URL, log: URL, cpu: Int?, backend: String,
                       seconds: Int) throws -> Process {
@@ -14,7 +16,9 @@ enum SLBProcess {
         // `ip netns exec` and `taskset` both exec, so the pid is slb's own (for /proc/PID/stat).
         var arguments = ["netns", "exec", plan.slbNamespace]
         if let cpu { arguments += [SystemCommandRunner.resolve("taskset") ?? "/usr/bin/taskset", "-c", "\(cpu)"] }
-        process.arguments = arguments + [slbPath, "run", farm.path, "--backend", backend, "--for", "\(seconds)"]
+        let control = log.deletingPathExtension().appendingPathExtension("sock").path
+        process.arguments = arguments + [slbPath, "run", farm.path, "--backend", backend, "--for", "\(seconds)",
+                                         "--control", control]
         process.standardError = try FileHandle(forWritingTo: log)
         process.standardOutput = FileHandle.nullDevice
         try process.run()

@@ -1,0 +1,62 @@
+import ESP
+import IKE
+import SLBWire
+
+/// Everything `slb gateway` was told on its command line, parsed.
+public struct GatewayConfiguration: Sendable {
+    /// The address clients dial (on the gateway's loopback behind the SLB). IKE and ESP
+    /// leave from it; NAT-D and IDr are computed over it even for traffic that reached a
+    /// `listen` address (directed mode: the SLB translated VIP → real).
+    public var virtualIP: IPv4Address
+    /// Further local addresses to serve on (the real's own address for `nat server` farms).
+    public var listenAddresses: [IPv4Address]
+    /// Inside/service address answering ICMP echo through the tunnel (lab plan: 203.0.113.1).
+    public var insideAddress: IPv4Address
+    public var addressPool: IPv4Network?
+    /// Fake a NAT so every peer encapsulates ESP in UDP/4500 (spec ike.md §0.1).
+    public var forceUDPEncapsulation: Bool
+    public var preSharedKeys: PSKTable
+    /// Hard limits of every ESP SA. Peers rekey before these (strongSwan: 54–60 min by
+    /// default), so the default is strongSwan's life_time (1.1 h) and IOS's 4 608 000 KB.
+    public var espLifetime: ESPLifetime
+    public var cookieSecret: CookieJar.Secret
+    /// Dead peer detection (RFC 7296 §1.4): after this much IKE silence the gateway sends an
+    /// empty INFORMATIONAL; an unanswered one (after the retransmissions) deletes the SA.
+    /// nil = never (IOS and strongSwan responders default to no DPD; clients usually run it).
+    public var livenessInterval: TimeSpan?
+
+    public static let defaultESPLifetime = ESPLifetime(hardBytes: 4_608_000 * 1024, hardTime: .seconds(3960))
+    public static let defaultInsideAddress = IPv4Address(203, 0, 113, 1)
+
+    public init(virtualIP: IPv4Address, preSharedKeys: PSKTable, cookieSecret: CookieJar.Secret) {
+        self.virtualIP = virtualIP
+        self.listenAddresses = []
+        self.insideAddress = Self.defaultInsideAddress
+        self.addressPool = nil
+        self.forceUDPEncapsulation = false
+        self.preSharedKeys = preSharedKeys
+        self.espLifetime = Self.defaultESPLifetime
+        self.cookieSecret = cookieSecret
+        self.livenessInterval = nil
+    }
+
+    /// Every address the gateway binds its sockets to (the VIP first).
+    public var boundAddresses: [IPv4Address] {
+        var out = [virtualIP]
+        for a in listenAddresses where !out.contains(a) { out.append(a) }
+        return out
+    }
+
+    /// Inner destinations that get an ICMP echo reply: the inside address and the
+    /// gateway's own addresses (a client may ping the tunnel end it reached).
+    public var echoAddresses: Set<IPv4Address> { Set([insideAddress] + boundAddresses) }
+
+    var responderConfiguration: IKEv2ResponderConfiguration {
+        var c = IKEv2ResponderConfiguration(virtualIP: virtualIP, preSharedKeys: preSharedKeys.byIdentity,
+                                            defaultPSK: preSharedKeys.defaultKey, cookieSecret: cookieSecret)
+        c.addressPool = addressPool
+        c.forceUDPEncapsulation = forceUDPEncapsulation
+        c.livenessInterval = livenessInterval
+        return c
+    }
+}

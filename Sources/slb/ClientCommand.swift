@@ -1,0 +1,137 @@
+import ArgumentParser
+import Foundation
+import Gateway
+import IKE
+import SLBWire
+
+/// `slb client`: many real IKEv2 tunnels with the project's initiator, one per source
+/// address, each pinging the service address through its tunnel. Bounded; stops by itself.
+struct ClientCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "client",
+        abstract: "Bring up IKEv2 tunnels from distinct source addresses and ping through each.")
+
+    @Option(help: "The gateway (VIP) to dial.")
+    var gateway: String = "203.0.113.100"
+
+    @Option(help: "Source address of a tunnel; repeatable. With --count, the first of a consecutive run.")
+    var source: [String]
+
+    @Option(help: "Number of tunnels from consecutive addresses starting at the first --source.")
+    var count: Int?
+
+    @Option(name: .customLong("psk-file"), help: "PSK file (same format as the gateway's); the gateway address's line or '*'.")
+    var pskFile: String
+
+    @Option(help: "Inside address to ping through each tunnel.")
+    var service: String = "203.0.113.1"
+
+    @Option(help: "Pings per tunnel.")
+    var pings: Int = 3
+
+    @Option(name: .customLong("ping-timeout"), help: "Milliseconds to wait for each echo reply.")
+    var pingTimeout: UInt64 = 1000
+
+    @Option(name: .customLong("time-limit"), help: "Seconds for the whole run.")
+    var timeLimit: UInt64 = 30
+
+    @Option(help: "IKE negotiations in flight at once.")
+    var concurrency: Int = 16
+
+    @Flag(name: .customLong("request-address"), help: "Ask the gateway for an inner address (its --pool) and ping from it.")
+    var requestAddress = false
+
+    @Flag(help: "Leave the SAs up at the end (no DELETE), so the gateway can be inspected.")
+    var keep = false
+
+    @Flag(help: "Print results as JSON.")
+    var json = false
+
+    struct Report: Codable {
+        var tunnels: Int
+        var established: Int
+        var pingOK: Int
+        var results: [ClientResult]
+    }
+
+    func sourceAddresses() throws -> [IPv4Address] {
+        var out: [IPv4Address] = []
+        for s in source {
+            guard let a = IPv4Address(s) else { throw ValidationError("--source: not an IPv4 address: \(s)") }
+            out.append(a)
+        }
+        if let count {
+            guard let first = out.first, count > 0 else { throw ValidationError("--count needs a --source and a positive value") }
+            out = (0..<count).map { IPv4Address(first.value &+ UInt32($0)) }
+        }
+        return out
+    }
+
+    func validate() throws {
+        let sources = try sourceAddresses()
+        guard !sources.isEmpty else { throw ValidationError("give at least one --source") }
+        guard sources.count <= ClientConfiguration.maximumTunnels else {
+            throw ValidationError("at most \(ClientConfiguration.maximumTunnels) tunnels")
+        }
+        guard (0...ClientConfiguration.maximumPings).contains(pings) else { throw ValidationError("--pings out of range") }
+        guard IPv4Address(gateway) != nil, IPv4Address(service) != nil else { throw ValidationError("bad --gateway or --service") }
+        guard (1...3600).contains(timeLimit), concurrency > 0 else { throw ValidationError("bad --time-limit or --concurrency") }
+        guard (1...60_000).contains(pingTimeout) else { throw ValidationError("--ping-timeout: 1…60000 ms") }
+    }
+
+    func run() throws {
+        guard let gatewayAddress = IPv4Address(gateway), let serviceAddress = IPv4Address(service) else { throw ExitCode(1) }
+        let table: PSKTable
+        do {
+            table = try PSKFile.load(pskFile)
+        } catch {
+            FileHandle.standardError.write(Data("slb client: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        guard let psk = table.key(for: .ipv4(gatewayAddress.wireBytes)) else {
+            FileHandle.standardError.write(Data("slb client: no key for \(gateway) and no '*' line in \(pskFile)\n".utf8))
+            throw ExitCode(1)
+        }
+        var config = ClientConfiguration(gateway: gatewayAddress, sources: try sourceAddresses(), psk: psk)
+        config.service = serviceAddress
+        config.pings = pings
+        config.pingTimeout = .milliseconds(pingTimeout)
+        config.timeLimit = .seconds(timeLimit)
+        config.concurrency = concurrency
+        config.keepSAs = keep
+        config.requestVirtualAddress = requestAddress
+        let runner: ClientRunner
+        do {
+            runner = try ClientRunner(configuration: config)
+        } catch {
+            FileHandle.standardError.write(Data("slb client: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        let results = runner.run()
+        let report = Report(tunnels: results.count, established: results.filter(\.established).count,
+                            pingOK: results.filter(\.pingOK).count, results: results)
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+        } else {
+            for r in results { print(Self.line(r)) }
+            print("tunnels \(report.tunnels), established \(report.established), ping ok \(report.pingOK)")
+        }
+        if report.established != report.tunnels || (pings > 0 && report.pingOK != report.tunnels) { throw ExitCode(1) }
+    }
+
+    static func line(_ r: ClientResult) -> String {
+        func hex(_ v: UInt32?) -> String { v.map { "0x" + String($0, radix: 16, uppercase: true) } ?? "-" }
+        var s = r.source.padding(toLength: 16, withPad: " ", startingAt: 0)
+        s += r.established ? "up   " : "DOWN "
+        s += (r.ikeMilliseconds.map { "\($0) ms" } ?? "-").padding(toLength: 9, withPad: " ", startingAt: 0)
+        s += "ping \(r.pingsAnswered)/\(r.pingsSent)  "
+        s += "spi in \(hex(r.inboundSPI)) out \(hex(r.outboundSPI))  "
+        s += r.udpEncapsulation == true ? "esp-udp  " : "esp-raw  "
+        s += "gateway \(r.gatewayEndpoint ?? "-") id \(r.gatewayIdentity ?? "-")"
+        if let v = r.virtualAddress { s += "  inner \(v)" }
+        if let f = r.failure { s += "  failure: \(f)" }
+        return s
+    }
+}
