@@ -6,12 +6,12 @@ import Lab
 import Glibc
 #endif
 
-/// `slb lab up [--for DURATION] | down [--stale]`: the namespace lab of Sources/Lab/README.md.
+/// `slb lab up [--for DURATION] | down [--stale] | demo [--for SECONDS]`: the namespace lab of Sources/Lab/README.md.
 struct LabCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lab",
         abstract: "Build or tear down the network-namespace lab (RFC 5737 addresses only).",
-        subcommands: [Up.self, Down.self])
+        subcommands: [Up.self, Down.self, Demo.self])
 
     struct Options: ParsableArguments {
         @Option(help: "Lab id: the namespaces are named vslb-<id>-slb, -cli, -gw1 ...")
