@@ -70,7 +70,6 @@ struct RunCommand: ParsableCommand {
         let now = Dataplane.Clock.now
         let targets = engine.probeTargets.filter { !$0.probes.isEmpty }
         let prober = PingProber(targets: engine.probeTargets, socket: try ICMPEcho(), now: now)
-        for probe in prober.unsupported { log("slb.probe.unsupported \(probe): only ping probes run; the real is not probed") }
 
         try VIPDropTable.install(configuration.vservers, replies: replies)
         defer { VIPDropTable.remove() }
@@ -95,6 +94,7 @@ struct RunCommand: ParsableCommand {
                                   describe: RunCommand.showTables, log: { log($0) })
         let snapshotHook = reportJSON.map(SnapshotFileHook.init(path:))
         if let snapshotHook { loop.hooks.append(snapshotHook) }
+        if let ikeProber = try IKEProber.forRun(engine: engine, insideInterface: insideInterface, sourceMAC: mac, log: { log($0) }) { loop.hooks.append(ikeProber) }
         let stop = DispatchSemaphore(value: 0)
         var sources: [any DispatchSourceSignal] = []
         for sig in [SIGINT, SIGTERM, SIGUSR1] {

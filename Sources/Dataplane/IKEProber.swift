@@ -1,0 +1,320 @@
+import CPcap
+import IKE
+import SLBConfig
+import SLBCore
+import SLBWire
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs the `ike` probes (a VPNSLB extension beyond IOS SLB) on the forwarding thread, as a
+/// `ForwardingLoopHook`. Why: a gateway whose IKE process died still answers pings, so a ping
+/// probe never fails it, and its clients' new IKE_SA_INIT (from port 500, same flow) keeps
+/// matching the old connection entry.
+///
+/// Each (real, ike probe) sends, every `interval`, an IKE_SA_INIT on the clients' own path:
+/// destination the VIP (the real's address for a `nat server` farm), UDP 500, to the real's
+/// MAC, out of the inside interface; source the SLB's inside address and `port`. The request
+/// is one the responder refuses statelessly (`IKEProbeMessage`). Any IKE_SA_INIT response for
+/// the probe's SPIi is a success; no response before the next probe is due, or an ICMP error
+/// quoting the probe (port unreachable: the IKE process is gone), is a miss.
+///
+/// Sockets: an AF_PACKET socket (protocol 0: it never receives) sends the crafted frame; a UDP
+/// socket bound to (inside address, `port`) receives the answers (the kernel delivers them:
+/// they are addressed to this host) and, with IP_RECVERR, the ICMP errors on its error queue.
+/// Frames are built once per slot; a probe rewrites the MAC, the SPIi and the UDP checksum
+/// (RFC 1624 incremental update) in place: no allocation per probe.
+public final class IKEProber: ForwardingLoopHook {
+    /// The default source port of probes (outside the IKE ports, so a gateway never mistakes
+    /// a probe for a client's port-500 flow).
+    public static let defaultPort: UInt16 = 50_500
+    static let ikePort: UInt16 = 500
+    /// Offsets in the frame: Ethernet 14, IPv4 20 (no options), UDP 8.
+    static let udpOffset = 14 + 20
+    static let ikeOffset = udpOffset + 8
+    /// How often the ARP table is re-read for the reals' MACs.
+    static let neighbourRefresh: TimeSpan = .seconds(1)
+
+    struct Slot {
+        var real: RealID
+        var address: IPv4Address
+        var destination: IPv4Address
+        var probe: String
+        var interval: TimeSpan
+        var nextSend: MonotonicTime
+        var outstanding: (spi: UInt64, sentAt: MonotonicTime)?
+        var frame: [UInt8]
+        /// UDP checksum of the frame with SPIi zero (base for the incremental update).
+        var baseChecksum: UInt16
+    }
+
+    public struct Counters: Hashable, Sendable, CustomStringConvertible {
+        public var sent: UInt64 = 0
+        public var answered: UInt64 = 0
+        public var timedOut: UInt64 = 0
+        public var unreachable: UInt64 = 0
+        public var noNeighbour: UInt64 = 0
+        public var unmatched: UInt64 = 0
+        public var description: String {
+            "sent=\(sent) answered=\(answered) timed-out=\(timedOut) icmp-unreachable=\(unreachable) no-neighbour=\(noNeighbour) unmatched=\(unmatched)"
+        }
+    }
+
+    private var slots: [Slot]
+    private let packetSocket: Int32
+    private let udpSocket: Int32
+    private let interfaceIndex: Int32
+    private let interfaceName: String
+    private var neighbours: [IPv4Address: MACAddress] = [:]
+    private var lastNeighbourRead = MonotonicTime.zero
+    private var spiCounter: UInt64
+    private var buffer = [UInt8](repeating: 0, count: 2048)
+    private var control = [UInt8](repeating: 0, count: 512)
+    private var results: [PingProber.Result] = []
+    private let events: EventLog
+    public private(set) var counters = Counters()
+
+    /// The number of (real, ike probe) pairs.
+    public var probeCount: Int { slots.count }
+
+    /// Opens the sockets in the calling thread's namespace. `targets` are the engine's;
+    /// probes of other kinds are skipped.
+    public init(targets: [ProbeTarget], configuration: SLBConfiguration, insideInterface: String,
+                insideAddress: IPv4Address, sourceMAC: MACAddress, port: UInt16 = IKEProber.defaultPort,
+                now: MonotonicTime, log: @escaping @Sendable (String) -> Void) throws {
+        events = EventLog(write: log)
+        interfaceName = insideInterface
+        spiCounter = now.nanoseconds | 1
+        let request = IKEProbeMessage.request(spiI: 0)
+        var slots: [Slot] = []
+        for target in targets {
+            let destination = IKEProber.destination(of: target, in: configuration)
+            for probe in target.probes where probe.kind == .ike {
+                let frame = FrameBuilder.udpFrame(.init(destination: .zero, source: sourceMAC),
+                                                  .init(source: insideAddress, destination: destination, dontFragment: true),
+                                                  sourcePort: port, destinationPort: IKEProber.ikePort, payload: request)
+                let base = UInt16(frame[IKEProber.udpOffset + 6]) << 8 | UInt16(frame[IKEProber.udpOffset + 7])
+                slots.append(Slot(real: target.real, address: target.address, destination: destination, probe: probe.name,
+                                  interval: .seconds(UInt64(max(probe.interval, 1))), nextSend: now, outstanding: nil,
+                                  frame: frame, baseChecksum: base))
+            }
+        }
+        self.slots = slots
+
+        interfaceIndex = Int32(if_nametoindex(insideInterface))
+        guard interfaceIndex > 0 else { throw SystemError("if_nametoindex(\(insideInterface))") }
+        packetSocket = socket(AF_PACKET, Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+        guard packetSocket >= 0 else { throw SystemError("socket(AF_PACKET) for ike probes") }
+        udpSocket = socket(AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+        guard udpSocket >= 0 else { close(packetSocket); throw SystemError("socket(udp) for ike probes") }
+        var on: Int32 = 1
+        _ = setsockopt(udpSocket, SOL_IP, IP_RECVERR, &on, socklen_t(MemoryLayout<Int32>.size))
+        var local = sockaddr_in()
+        local.sin_family = sa_family_t(AF_INET)
+        local.sin_port = port.bigEndian
+        local.sin_addr.s_addr = insideAddress.value.bigEndian
+        let bound = withUnsafePointer(to: &local) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(udpSocket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0 else {
+            let error = SystemError("bind(\(insideAddress):\(port)) for ike probes")
+            close(packetSocket); close(udpSocket)
+            throw error
+        }
+    }
+
+    deinit {
+        close(packetSocket)
+        close(udpSocket)
+    }
+
+    /// Dispatched farms: the VIP of a UDP vserver of the real's farm (port 500 or any), as the
+    /// clients reach it. Directed (`nat server`) farms: the real's own address.
+    static func destination(of target: ProbeTarget, in configuration: SLBConfiguration) -> IPv4Address {
+        if let farm = configuration.farms.first(where: { $0.name == target.farm }), farm.nat != .none {
+            return target.address
+        }
+        let vservers = configuration.vservers.filter { $0.farm == target.farm || $0.backupFarm == target.farm }
+        for vserver in vservers {
+            if case .udp(let port) = vserver.service, port == ikePort || port == nil { return vserver.address }
+        }
+        return vservers.first?.address ?? target.address
+    }
+
+    // MARK: ForwardingLoopHook
+
+    public func loopIteration(engine: Engine, now: MonotonicTime, control: ForwardingLoopControl) {
+        results.removeAll(keepingCapacity: true)
+        readAnswers(now: now)
+        readErrors()
+        tick(now: now)
+        for result in results {
+            for event in engine.probeResult(real: result.real, probe: result.probe, success: result.success,
+                                            rtt: result.rtt, now: now) {
+                events.record(event)
+            }
+        }
+    }
+
+    // MARK: probing
+
+    func tick(now: MonotonicTime) {
+        if now - lastNeighbourRead >= IKEProber.neighbourRefresh || lastNeighbourRead == .zero {
+            refreshNeighbours()
+            lastNeighbourRead = now
+        }
+        for index in slots.indices {
+            if let outstanding = slots[index].outstanding, now - outstanding.sentAt >= slots[index].interval {
+                counters.timedOut += 1
+                miss(index)
+            }
+            guard now >= slots[index].nextSend else { continue }
+            slots[index].nextSend = slots[index].nextSend + slots[index].interval
+            if slots[index].nextSend < now { slots[index].nextSend = now + slots[index].interval }
+            if slots[index].outstanding != nil { continue }
+            guard let mac = neighbours[slots[index].address] else {
+                // Unresolved: a kernel datagram to the real makes the kernel ARP for it; this
+                // round is a miss (the SLB could not reach the real either).
+                counters.noNeighbour += 1
+                solicit(slots[index].address)
+                results.append(PingProber.Result(real: slots[index].real, probe: slots[index].probe, success: false, rtt: nil))
+                continue
+            }
+            spiCounter &+= 0x9E37_79B9_7F4A_7C15  // odd step: distinct SPIs for 2^64 probes
+            let spi = spiCounter == 0 ? 1 : spiCounter
+            if send(index, mac: mac, spi: spi) {
+                slots[index].outstanding = (spi, now)
+                counters.sent += 1
+            }
+        }
+    }
+
+    private func miss(_ index: Int) {
+        slots[index].outstanding = nil
+        results.append(PingProber.Result(real: slots[index].real, probe: slots[index].probe, success: false, rtt: nil))
+    }
+
+    private func send(_ index: Int, mac: MACAddress, spi: UInt64) -> Bool {
+        let base = slots[index].baseChecksum
+        var address = sockaddr_ll()
+        address.sll_family = UInt16(AF_PACKET)
+        address.sll_protocol = UInt16(ETH_P_IP).bigEndian
+        address.sll_ifindex = interfaceIndex
+        address.sll_halen = 6
+        withUnsafeMutableBytes(of: &address.sll_addr) { raw in
+            for i in 0..<6 { raw[i] = UInt8(truncatingIfNeeded: mac.value >> (40 - 8 * UInt64(i))) }
+        }
+        return slots[index].frame.withUnsafeMutableBytes { frame -> Bool in
+            for i in 0..<6 { frame[i] = UInt8(truncatingIfNeeded: mac.value >> (40 - 8 * UInt64(i))) }
+            IKEProbeMessage.setSPI(spi, in: frame, at: IKEProber.ikeOffset + IKEProbeMessage.spiOffset)
+            // RFC 1624 eqn. 3: HC' = ~(~HC + m') with the old words zero.
+            var sum = UInt32(~base)
+            for shift in stride(from: 48, through: 0, by: -16) { sum &+= UInt32(UInt16(truncatingIfNeeded: spi >> UInt64(shift))) }
+            while sum > 0xFFFF { sum = (sum & 0xFFFF) &+ (sum >> 16) }
+            var checksum = ~UInt16(sum)
+            if checksum == 0 { checksum = 0xFFFF }  // RFC 768: zero means "no checksum"
+            frame[IKEProber.udpOffset + 6] = UInt8(checksum >> 8)
+            frame[IKEProber.udpOffset + 7] = UInt8(truncatingIfNeeded: checksum)
+            let sent = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    sendto(packetSocket, frame.baseAddress, frame.count, Int32(MSG_DONTWAIT), $0, socklen_t(MemoryLayout<sockaddr_ll>.size))
+                }
+            }
+            return sent == frame.count
+        }
+    }
+
+    /// Answers on the UDP socket: match SPIi and source (the probed destination).
+    private func readAnswers(now: MonotonicTime) {
+        while true {
+            var from = sockaddr_in()
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let count = buffer.withUnsafeMutableBytes { raw in
+                withUnsafeMutablePointer(to: &from) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                        recvfrom(udpSocket, raw.baseAddress, raw.count, Int32(MSG_DONTWAIT), $0, &length)
+                    }
+                }
+            }
+            if count < 0 {
+                if errno == EINTR { continue }
+                return  // EAGAIN, or an error whose details wait on the error queue
+            }
+            let source = IPv4Address(UInt32(bigEndian: from.sin_addr.s_addr))
+            let answer = buffer.withUnsafeBytes { IKEProbeMessage.classifyReply(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+            guard let answer,
+                  let index = slots.firstIndex(where: { $0.outstanding?.spi == answer.spiI && $0.destination == source }),
+                  let outstanding = slots[index].outstanding else {
+                counters.unmatched += 1
+                continue
+            }
+            counters.answered += 1
+            slots[index].outstanding = nil
+            results.append(PingProber.Result(real: slots[index].real, probe: slots[index].probe, success: true,
+                                             rtt: now - outstanding.sentAt))
+        }
+    }
+
+    /// ICMP errors quoting a probe (IP_RECVERR, ip(7)): the payload returned is the probe's
+    /// UDP payload, so its SPIi names the slot.
+    private func readErrors() {
+        while true {
+            var header = msghdr()
+            let count = buffer.withUnsafeMutableBytes { raw in
+                control.withUnsafeMutableBytes { controlRaw in
+                    var vector = iovec(iov_base: raw.baseAddress, iov_len: raw.count)
+                    return withUnsafeMutablePointer(to: &vector) { vectorPointer in
+                        header.msg_iov = vectorPointer
+                        header.msg_iovlen = 1
+                        header.msg_control = controlRaw.baseAddress
+                        header.msg_controllen = controlRaw.count
+                        return recvmsg(udpSocket, &header, Int32(MSG_ERRQUEUE) | Int32(MSG_DONTWAIT))
+                    }
+                }
+            }
+            if count < 0 {
+                if errno == EINTR { continue }
+                return
+            }
+            let spi = buffer.withUnsafeBytes { IKEProbeMessage.quotedProbeSPI(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+            guard let spi, let index = slots.firstIndex(where: { $0.outstanding?.spi == spi }) else { continue }
+            counters.unreachable += 1
+            miss(index)
+        }
+    }
+
+    private func refreshNeighbours() {
+        guard let text = try? String(contentsOfFile: NeighbourTable.procPath, encoding: .utf8) else { return }
+        neighbours = NeighbourTable.parse(text, device: interfaceName)
+    }
+
+    /// One empty datagram to the discard port: the kernel resolves the real's MAC first.
+    private func solicit(_ address: IPv4Address) {
+        var to = sockaddr_in()
+        to.sin_family = sa_family_t(AF_INET)
+        to.sin_port = UInt16(9).bigEndian
+        to.sin_addr.s_addr = address.value.bigEndian
+        _ = withUnsafePointer(to: &to) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                sendto(udpSocket, nil, 0, Int32(MSG_DONTWAIT), $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+    }
+
+    /// The inside interface's first IPv4 address (the probes' source), from getifaddrs(3).
+    public static func address(of interface: String) -> IPv4Address? {
+        var list: UnsafeMutablePointer<ifaddrs>?
+        guard getifaddrs(&list) == 0 else { return nil }
+        defer { freeifaddrs(list) }
+        var entry = list
+        while let current = entry {
+            if let name = current.pointee.ifa_name, String(cString: name) == interface,
+               let address = current.pointee.ifa_addr, Int32(address.pointee.sa_family) == AF_INET {
+                let value = address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee.sin_addr.s_addr }
+                return IPv4Address(UInt32(bigEndian: value))
+            }
+            entry = current.pointee.ifa_next
+        }
+        return nil
+    }
+}

@@ -1,0 +1,154 @@
+import Dataplane
+import Foundation
+import GatewayShow
+import SLBCore
+import SLBWire
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Issue 7: a gateway's IKE dies (its `slb gateway` process killed, or its link cut); the SLB's
+/// IKE probe marks it PROBE_FAILED and purges; the strongSwan clients' DPD declares the peer
+/// dead, they re-initiate, land on surviving gateways, and their tunnels carry pings again.
+/// With only a ping probe a killed IKE process goes unnoticed and its clients stay black-holed.
+@Suite("failover story: IKE probe, purge, DPD re-landing (root, namespaces, strongSwan)", .serialized,
+       .enabled(if: StoryLab.unavailableReason == nil, Comment(rawValue: StoryLab.unavailableReason ?? "")))
+struct FailoverStoryTests {
+    static let clientCount = 6
+    static let victim = 2
+
+    static func config(probe: String) -> String {
+        let probes = probe == "ike"
+            ? "ip slb probe GW-IKE ike\n interval 1\n faildetect 2\n"
+            : "ip slb probe GW-PING ping\n interval 1\n faildetect 2\n"
+        let name = probe == "ike" ? "GW-IKE" : "GW-PING"
+        var text = probes + "ip slb serverfarm VPN\n failaction purge\n probe \(name)\n"
+        for n in 1...3 { text += " real 198.51.100.1\(n)\n  weight 1\n  inservice\n" }
+        for (vserver, service) in [("VPN-ISAKMP", "udp isakmp"), ("VPN-NATT", "udp 4500"), ("VPN-ESP", "esp")] {
+            text += "ip slb vserver \(vserver)\n virtual \(StoryLab.vip) \(service)\n serverfarm VPN\n sticky 3600 group 7\n idle 60\n inservice\n"
+        }
+        return text
+    }
+
+    enum Failure: String, CustomStringConvertible {
+        case processKilled = "slb gateway killed"
+        case linkCut = "link cut"
+        var description: String { rawValue }
+    }
+
+    /// Brings up 3 gateways, the SLB and every client; returns the clients' first placement.
+    static func bringUp(_ lab: StoryLab, probe: String) throws -> [String: [Int]] {
+        for n in 1...3 { try lab.startGateway(n) }
+        try lab.startSLB(config: config(probe: probe))
+        // First probe rounds: every real answers before any client arrives.
+        usleep(1_500_000)
+        try lab.startCharon()
+        for i in lab.clients.indices { try #require(lab.initiate(i), "client \(i) did not connect: \(lab.log("charon.log").suffix(3000))") }
+        for i in lab.clients.indices { #expect(lab.ping(i), "client \(i) ping before the failure") }
+        let placement = lab.placement([1, 2, 3])
+        for client in lab.clients { try #require(placement[client]?.count == 1, "client \(client): \(placement)") }
+        return placement
+    }
+
+    @Test("IKE probe: PROBE_FAILED and purge, nothing forwarded to the dead real afterwards, every client re-lands on a live gateway with one IKE SA within DPD + 15 s and pings, healthy reals unchanged, the returning gateway is not handed existing clients",
+          arguments: [Failure.processKilled, .linkCut])
+    func ikeProbe(failure: Failure) throws {
+        let lab = try StoryLab(gateways: 3, clients: FailoverStoryTests.clientCount)
+        defer { lab.tearDown() }
+        let placement = try FailoverStoryTests.bringUp(lab, probe: "ike")
+        let victim = FailoverStoryTests.victim
+        let victims = lab.clients.filter { placement[$0] == [victim] }
+        try #require(!victims.isEmpty, "round robin put no client on gateway \(victim): \(placement)")
+        let victimAddress = "198.51.100.1\(victim)"
+        #expect(!lab.slbLog.contains("slb.real.down"), "a real failed before the test: \(lab.slbLog)")
+
+        _ = try lab.startPingers()
+        usleep(1_000_000)
+        let failedAt = Date().timeIntervalSince1970
+        let failedMono = Clock.now
+        switch failure {
+        case .processKilled: lab.killGateway(victim)
+        case .linkCut: #expect(StoryLab.run(["ip", "-n", lab.plan.gatewayNamespace(victim), "link", "set", "eth0", "down"]).status == 0)
+        }
+
+        try #require(waitUntil(seconds: 6) { lab.slbLog.contains("slb.purge real=\(victimAddress)") },
+                     "no slb.real.down / slb.purge for \(victimAddress): \(lab.slbLog)")
+        let down = try #require(lab.slbLog.split(separator: "\n").first { $0.hasPrefix("slb.real.down real=\(victimAddress)") })
+        let purge = try #require(lab.slbLog.split(separator: "\n").first { $0.hasPrefix("slb.purge real=\(victimAddress)") })
+        let toDown = EventLog.monotonicTime(in: down).map { Double(($0 - failedMono).nanoseconds) / 1e9 }
+        let toPurge = EventLog.monotonicTime(in: purge).map { Double(($0 - failedMono).nanoseconds) / 1e9 }
+        #expect(purge.contains("connections="), "\(purge)")
+        let afterPurge = try lab.snapshot()
+        let victimID = try #require(afterPurge.reals.first { $0.address.description == victimAddress }?.id)
+        #expect(afterPurge.reals.first { $0.id == victimID }?.state == .probeFailed)
+
+        // Every client: exactly one IKE SA, on a live gateway, and pings through it.
+        let live = [1, 2, 3].filter { $0 != victim }
+        let bound = StoryLab.dpdDetection + 15
+        var relanded: Double?
+        let settled = waitUntil(seconds: bound) {
+            let now = lab.placement(live)
+            guard lab.clients.allSatisfy({ now[$0]?.count == 1 }) else { return false }
+            guard lab.clients.indices.allSatisfy({ lab.ping($0) }) else { return false }
+            relanded = Date().timeIntervalSince1970 - failedAt
+            return true
+        }
+        #expect(settled, "not every client re-landed within DPD \(StoryLab.dpdDetection) s + 15 s: \(lab.placement(live)) \(lab.log("charon.log").suffix(2000))")
+        usleep(1_000_000)
+        lab.stopPingers()
+
+        // After the purge nothing went to the dead real.
+        let later = try lab.snapshot()
+        #expect(later.reals.first { $0.id == victimID }?.packets == afterPurge.reals.first { $0.id == victimID }?.packets,
+                "packets forwarded to \(victimAddress) after the purge")
+        // No healthy real changed state.
+        for n in live {
+            #expect(!lab.slbLog.contains("slb.real.down real=198.51.100.1\(n) "), "healthy gateway \(n) went down: \(lab.slbLog)")
+            #expect(later.reals.first { $0.address.description == "198.51.100.1\(n)" }?.state == .operational)
+        }
+
+        let outage = OutageMeasurement(failureAt: failedAt, answered: Dictionary(uniqueKeysWithValues:
+            lab.clients.indices.map { (lab.clients[$0], lab.answeredPings($0)) }))
+        print("failover story (\(failure)): PROBE_FAILED \(toDown.map { String(format: "%.2f", $0) } ?? "?") s, purge \(toPurge.map { String(format: "%.2f", $0) } ?? "?") s, "
+              + "every client re-landed and pinging \(relanded.map { String(format: "%.2f", $0) } ?? "never") s after the failure; "
+              + "victims \(victims.count)/\(lab.clients.count): " + outage.summary(dpdDetection: StoryLab.dpdDetection))
+        for client in victims {
+            if let value = outage.outages[client] ?? nil {
+                #expect(value <= StoryLab.dpdDetection + 15, "client \(client) outage \(value) s")
+            }
+        }
+
+        // The gateway comes back: the probe brings it up; it gets no existing client.
+        switch failure {
+        case .processKilled: try lab.startGateway(victim)
+        case .linkCut: #expect(StoryLab.run(["ip", "-n", lab.plan.gatewayNamespace(victim), "link", "set", "eth0", "up"]).status == 0)
+        }
+        #expect(waitUntil(seconds: 6) { lab.slbLog.contains("slb.real.up real=\(victimAddress)") }, "no slb.real.up: \(lab.slbLog)")
+        usleep(2_000_000)
+        let after = lab.placement(live)
+        for client in lab.clients { #expect(after[client]?.count == 1, "client \(client) moved after the gateway returned: \(after)") }
+        for i in lab.clients.indices { #expect(lab.ping(i), "client \(i) ping after the gateway returned") }
+        if failure == .processKilled { #expect(lab.ikeSAs(victim)?.isEmpty == true, "the returned gateway was handed existing clients") }
+    }
+
+    @Test("ping probe only: a killed `slb gateway` goes unnoticed; the real stays OPERATIONAL and its clients stay black-holed past their DPD")
+    func pingOnlyMissesDeadIKE() throws {
+        let lab = try StoryLab(gateways: 3, clients: FailoverStoryTests.clientCount)
+        defer { lab.tearDown() }
+        let placement = try FailoverStoryTests.bringUp(lab, probe: "ping")
+        let victim = FailoverStoryTests.victim
+        let victims = lab.clients.indices.filter { placement[lab.clients[$0]] == [victim] }
+        try #require(!victims.isEmpty, "round robin put no client on gateway \(victim): \(placement)")
+        lab.killGateway(victim)
+        usleep(UInt32((StoryLab.dpdDetection + 4) * 1_000_000))
+        #expect(!lab.slbLog.contains("slb.real.down"), "a ping probe noticed a dead IKE process? \(lab.slbLog)")
+        let snapshot = try lab.snapshot()
+        #expect(snapshot.reals.first { $0.address.description == "198.51.100.1\(victim)" }?.state == .operational)
+        let live = lab.placement([1, 2, 3].filter { $0 != victim })
+        for i in victims {
+            #expect(live[lab.clients[i]] == nil, "client \(lab.clients[i]) reached a live gateway without a probe")
+            #expect(!lab.ping(i), "client \(lab.clients[i]) pings although its gateway is dead")
+        }
+    }
+}
