@@ -34,6 +34,8 @@ public final class IKEProber: ForwardingLoopHook {
     static let ikeOffset = udpOffset + 8
     /// How often the ARP table is re-read for the reals' MACs.
     static let neighbourRefresh: TimeSpan = .seconds(1)
+    /// … and how often while a probe waits for a MAC (the loop's own retry period).
+    static let neighbourRetry: TimeSpan = .milliseconds(100)
 
     struct Slot {
         var real: RealID
@@ -43,6 +45,11 @@ public final class IKEProber: ForwardingLoopHook {
         var interval: TimeSpan
         var nextSend: MonotonicTime
         var outstanding: (spi: UInt64, sentAt: MonotonicTime)?
+        /// Since when this slot's probe waits for the real's MAC.
+        var awaitingNeighbour: MonotonicTime?
+        var faildetect: Int
+        /// Consecutive misses (for the log only; the engine keeps its own count).
+        var misses = 0
         var frame: [UInt8]
         /// UDP checksum of the frame with SPIi zero (base for the incremental update).
         var baseChecksum: UInt16
@@ -72,6 +79,7 @@ public final class IKEProber: ForwardingLoopHook {
     private var control = [UInt8](repeating: 0, count: 512)
     private var results: [PingProber.Result] = []
     private let events: EventLog
+    private let log: @Sendable (String) -> Void
     public private(set) var counters = Counters()
 
     /// The number of (real, ike probe) pairs.
@@ -83,6 +91,7 @@ public final class IKEProber: ForwardingLoopHook {
                 insideAddress: IPv4Address, sourceMAC: MACAddress, port: UInt16 = IKEProber.defaultPort,
                 now: MonotonicTime, log: @escaping @Sendable (String) -> Void) throws {
         events = EventLog(write: log)
+        self.log = log
         interfaceName = insideInterface
         spiCounter = now.nanoseconds | 1
         let request = IKEProbeMessage.request(spiI: 0)
@@ -96,7 +105,7 @@ public final class IKEProber: ForwardingLoopHook {
                 let base = UInt16(frame[IKEProber.udpOffset + 6]) << 8 | UInt16(frame[IKEProber.udpOffset + 7])
                 slots.append(Slot(real: target.real, address: target.address, destination: destination, probe: probe.name,
                                   interval: .seconds(UInt64(max(probe.interval, 1))), nextSend: now, outstanding: nil,
-                                  frame: frame, baseChecksum: base))
+                                  awaitingNeighbour: nil, faildetect: Int(max(probe.faildetect, 1)), frame: frame, baseChecksum: base))
             }
         }
         self.slots = slots
@@ -159,37 +168,60 @@ public final class IKEProber: ForwardingLoopHook {
     // MARK: probing
 
     func tick(now: MonotonicTime) {
-        if now - lastNeighbourRead >= IKEProber.neighbourRefresh || lastNeighbourRead == .zero {
+        let waiting = slots.contains { $0.awaitingNeighbour != nil }
+        if lastNeighbourRead == .zero || now - lastNeighbourRead >= IKEProber.neighbourRefresh
+            || (waiting && now - lastNeighbourRead >= IKEProber.neighbourRetry) {
             refreshNeighbours()
             lastNeighbourRead = now
         }
         for index in slots.indices {
             if let outstanding = slots[index].outstanding, now - outstanding.sentAt >= slots[index].interval {
                 counters.timedOut += 1
-                miss(index)
+                miss(index, "timeout", now)
+            }
+            if let since = slots[index].awaitingNeighbour {
+                if let mac = neighbours[slots[index].address] {
+                    slots[index].awaitingNeighbour = nil
+                    probe(index, mac: mac, now: now)
+                } else if now - since >= slots[index].interval {
+                    // A whole interval without the real's MAC: the SLB could not reach it either.
+                    slots[index].awaitingNeighbour = nil
+                    counters.noNeighbour += 1
+                    miss(index, "no-neighbour", now)
+                }
             }
             guard now >= slots[index].nextSend else { continue }
             slots[index].nextSend = slots[index].nextSend + slots[index].interval
             if slots[index].nextSend < now { slots[index].nextSend = now + slots[index].interval }
-            if slots[index].outstanding != nil { continue }
-            guard let mac = neighbours[slots[index].address] else {
-                // Unresolved: a kernel datagram to the real makes the kernel ARP for it; this
-                // round is a miss (the SLB could not reach the real either).
-                counters.noNeighbour += 1
+            if slots[index].outstanding != nil || slots[index].awaitingNeighbour != nil { continue }
+            if let mac = neighbours[slots[index].address] {
+                probe(index, mac: mac, now: now)
+            } else {
+                // Unresolved: a kernel datagram to the real makes the kernel ARP for it; the
+                // probe goes out as soon as the MAC is known (re-read every 100 ms meanwhile).
                 solicit(slots[index].address)
-                results.append(PingProber.Result(real: slots[index].real, probe: slots[index].probe, success: false, rtt: nil))
-                continue
-            }
-            spiCounter &+= 0x9E37_79B9_7F4A_7C15  // odd step: distinct SPIs for 2^64 probes
-            let spi = spiCounter == 0 ? 1 : spiCounter
-            if send(index, mac: mac, spi: spi) {
-                slots[index].outstanding = (spi, now)
-                counters.sent += 1
+                slots[index].awaitingNeighbour = now
             }
         }
     }
 
-    private func miss(_ index: Int) {
+    private func probe(_ index: Int, mac: MACAddress, now: MonotonicTime) {
+        spiCounter &+= 0x9E37_79B9_7F4A_7C15  // odd step: distinct SPIs for 2^64 probes
+        let spi = spiCounter == 0 ? 1 : spiCounter
+        if send(index, mac: mac, spi: spi) {
+            slots[index].outstanding = (spi, now)
+            counters.sent += 1
+        }
+    }
+
+    /// Logs the misses that lead up to a failure (at most `faildetect` in a row, so a dead
+    /// real does not log once per interval forever) with their cause.
+    private func miss(_ index: Int, _ reason: String, _ now: MonotonicTime) {
+        slots[index].misses += 1
+        if slots[index].misses <= slots[index].faildetect {
+            log("slb.probe.ike.miss real=\(slots[index].address) probe=\(slots[index].probe) reason=\(reason) "
+                + "consecutive=\(slots[index].misses) mono=\(EventLog.monotonic(now))")
+        }
         slots[index].outstanding = nil
         results.append(PingProber.Result(real: slots[index].real, probe: slots[index].probe, success: false, rtt: nil))
     }
@@ -250,6 +282,7 @@ public final class IKEProber: ForwardingLoopHook {
             }
             counters.answered += 1
             slots[index].outstanding = nil
+            slots[index].misses = 0
             results.append(PingProber.Result(real: slots[index].real, probe: slots[index].probe, success: true,
                                              rtt: now - outstanding.sentAt))
         }
@@ -279,7 +312,7 @@ public final class IKEProber: ForwardingLoopHook {
             let spi = buffer.withUnsafeBytes { IKEProbeMessage.quotedProbeSPI(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
             guard let spi, let index = slots.firstIndex(where: { $0.outstanding?.spi == spi }) else { continue }
             counters.unreachable += 1
-            miss(index)
+            miss(index, "icmp-error", Clock.now)
         }
     }
 

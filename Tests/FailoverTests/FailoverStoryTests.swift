@@ -43,8 +43,8 @@ struct FailoverStoryTests {
         try lab.startSLB(config: config(probe: probe))
         // First probe rounds: every real answers before any client arrives.
         usleep(1_500_000)
-        try lab.startCharon()
-        for i in lab.clients.indices { try #require(lab.initiate(i), "client \(i) did not connect: \(lab.log("charon.log").suffix(3000))") }
+        for i in lab.clients.indices { try lab.startClient(i) }
+        for i in lab.clients.indices { try #require(lab.initiate(i), "client \(i) did not connect: \(lab.log("charon\(i).log").suffix(3000))") }
         for i in lab.clients.indices { #expect(lab.ping(i), "client \(i) ping before the failure") }
         let placement = lab.placement([1, 2, 3])
         for client in lab.clients { try #require(placement[client]?.count == 1, "client \(client): \(placement)") }
@@ -94,7 +94,7 @@ struct FailoverStoryTests {
             relanded = Date().timeIntervalSince1970 - failedAt
             return true
         }
-        #expect(settled, "not every client re-landed within DPD \(StoryLab.dpdDetection) s + 15 s: \(lab.placement(live)) \(lab.log("charon.log").suffix(2000))")
+        #expect(settled, "not every client re-landed within DPD \(StoryLab.dpdDetection) s + 15 s: \(lab.placement(live)) \(lab.slbLog.suffix(1500))")
         usleep(1_000_000)
         lab.stopPingers()
 

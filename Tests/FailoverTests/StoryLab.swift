@@ -56,17 +56,20 @@ final class StoryLab: @unchecked Sendable {
     private(set) var gateways: [Int: Process] = [:]
     private(set) var slb: Process?
     private var others: [Process] = []
+    private var clientNamespaces: [String] = []
 
     init(gateways count: Int, clients clientCount: Int) throws {
         let serial = StoryLab.serial.add(1, ordering: .relaxed).newValue % 100
         let id = try #require(LabID("f\(getpid() % 10000)x\(serial)"))
         dir = "/tmp/vslb-failover-\(id)"
         try? FileManager.default.removeItem(atPath: dir)
-        try FileManager.default.createDirectory(atPath: dir + "/ss/run", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         chmod(dir, 0o700)
         controller = LabController(store: LabStateStore(directory: dir + "/lab"))
         plan = try LabPlan(id: id, gatewayCount: count)
-        clients = (0..<clientCount).map { "192.0.2.\(10 + $0)" }
+        // The lab plan's spare public addresses (192.0.2.2–.9): not owned by the client host.
+        precondition(clientCount <= 8, "at most 8 strongSwan clients (192.0.2.2–.9)")
+        clients = (0..<clientCount).map { "192.0.2.\(2 + $0)" }
         _ = try controller.up(plan, owner: ProcessIdentity.current, handOver: true)
         let psk = dir + "/psk"
         _ = FileManager.default.createFile(atPath: psk, contents: Data("* \"lab-psk-0123456789\"\n".utf8),
@@ -83,6 +86,7 @@ final class StoryLab: @unchecked Sendable {
             while p.isRunning && Date() < deadline { usleep(20_000) }
             if p.isRunning { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() }
         }
+        for ns in clientNamespaces { _ = StoryLab.run(["ip", "netns", "del", ns]) }
         do { try controller.down(plan.id) } catch { Issue.record("lab down failed: \(error)") }
         try? FileManager.default.removeItem(atPath: dir)
     }
@@ -163,15 +167,49 @@ final class StoryLab: @unchecked Sendable {
         return out
     }
 
-    // MARK: strongSwan
+    // MARK: strongSwan clients
 
-    var swanctlBase: [String] {
-        ["env", "STRONGSWAN_CONF=\(dir)/ss/strongswan.conf", "swanctl", "--uri", "unix://\(dir)/ss/charon.vici"]
+    /// Client I's own namespace (one charon and one kernel-libipsec TUN each: kernel-libipsec
+    /// installs a route per remote TS, so two tunnels to one service address cannot share a
+    /// namespace).
+    func clientNamespace(_ i: Int) -> String { plan.id.namespacePrefix + "k\(i)" }
+    func clientDir(_ i: Int) -> String { dir + "/ss\(i)" }
+
+    /// swanctl for client I; it takes the command first, then its options.
+    func swanctl(_ i: Int, _ command: String, _ options: [String]) -> [String] {
+        ["env", "STRONGSWAN_CONF=\(clientDir(i))/strongswan.conf", "swanctl", command, "--uri", "unix://\(clientDir(i))/charon.vici"] + options
     }
 
-    /// One charon for all clients; connection `cI` from client I's address, child `tI`.
-    func startCharon() throws {
-        let ss = dir + "/ss"
+    /// Client I's namespace, on the SLB's public bridge with a spare public address
+    /// (192.0.2.2–.9: the lab plan keeps them free), default via the SLB.
+    func addClientNamespace(_ i: Int) throws {
+        let ns = clientNamespace(i)
+        let outer = "f\(getpid() % 100_000)c\(i)a", inner = "f\(getpid() % 100_000)c\(i)b"
+        let steps: [[String]] = [
+            ["ip", "netns", "add", ns],
+            ["ip", "link", "add", outer, "type", "veth", "peer", "name", inner],
+            ["ip", "link", "set", outer, "netns", plan.slbNamespace],
+            ["ip", "link", "set", inner, "netns", ns],
+            ["ip", "-n", plan.slbNamespace, "link", "set", outer, "master", LabPlan.clientBridge],
+            ["ip", "-n", plan.slbNamespace, "link", "set", outer, "up"],
+            ["ip", "-n", ns, "link", "set", "lo", "up"],
+            ["ip", "-n", ns, "link", "set", inner, "name", "eth0"],
+            ["ip", "-n", ns, "addr", "add", clients[i] + "/24", "dev", "eth0"],
+            ["ip", "-n", ns, "link", "set", "eth0", "up"],
+            ["ip", "-n", ns, "route", "add", "default", "via", LabAddressPlan.slbPublic.description],
+        ]
+        clientNamespaces.append(ns)
+        for step in steps {
+            let r = StoryLab.run(step)
+            try #require(r.status == 0, "\(step.joined(separator: " ")): \(r.stderr)")
+        }
+    }
+
+    /// Client I: its namespace and charon with one connection `c`, child `t`.
+    func startClient(_ i: Int) throws {
+        try addClientNamespace(i)
+        let ss = clientDir(i)
+        try FileManager.default.createDirectory(atPath: ss + "/run", withIntermediateDirectories: true)
         try """
             charon {
               load = random nonce openssl pem pkcs1 x509 pubkey kdf curve25519 aes sha1 sha2 hmac gcm kernel-libipsec kernel-netlink socket-default vici updown
@@ -189,39 +227,31 @@ final class StoryLab: @unchecked Sendable {
             }
 
             """.write(toFile: ss + "/strongswan.conf", atomically: true, encoding: .utf8)
-        var connections = ""
-        for (i, address) in clients.enumerated() {
-            connections += """
-                  c\(i) {
-                    version = 2
-                    local_addrs = \(address)
-                    remote_addrs = \(StoryLab.vip)
-                    proposals = aes128-sha256-x25519, aes256gcm16-prfsha256-modp2048
-                    mobike = no
-                    dpd_delay = \(Int(StoryLab.dpdDelay))s
-                    local {
-                      auth = psk
-                      id = client\(i).example
-                    }
-                    remote {
-                      auth = psk
-                      id = \(StoryLab.vip)
-                    }
-                    children {
-                      t\(i) {
-                        local_ts = \(address)/32
-                        remote_ts = \(StoryLab.service)/32
-                        esp_proposals = aes128-sha256, aes128gcm16
-                        dpd_action = restart
-                      }
-                    }
-                  }
-
-                """
-        }
         try """
             connections {
-            \(connections)}
+              c {
+                version = 2
+                remote_addrs = \(StoryLab.vip)
+                proposals = aes128-sha256-x25519, aes256gcm16-prfsha256-modp2048
+                mobike = no
+                dpd_delay = \(Int(StoryLab.dpdDelay))s
+                local {
+                  auth = psk
+                  id = client\(i).example
+                }
+                remote {
+                  auth = psk
+                  id = \(StoryLab.vip)
+                }
+                children {
+                  t {
+                    remote_ts = \(StoryLab.service)/32
+                    esp_proposals = aes128-sha256, aes128gcm16
+                    dpd_action = restart
+                  }
+                }
+              }
+            }
             secrets {
               ike-any {
                 secret = "lab-psk-0123456789"
@@ -229,32 +259,32 @@ final class StoryLab: @unchecked Sendable {
             }
 
             """.write(toFile: ss + "/swanctl.conf", atomically: true, encoding: .utf8)
-        others.append(try start(in: plan.clientNamespace, ["env", "STRONGSWAN_CONF=\(ss)/strongswan.conf", "unshare", "-m", "sh", "-c",
-                                                            "mount --bind \(ss)/run /run && exec /usr/lib/ipsec/charon"], log: "charon.log"))
+        others.append(try start(in: clientNamespace(i), ["env", "STRONGSWAN_CONF=\(ss)/strongswan.conf", "unshare", "-m", "sh", "-c",
+                                                          "mount --bind \(ss)/run /run && exec /usr/lib/ipsec/charon"], log: "charon\(i).log"))
         try #require(waitUntil(seconds: 10) { FileManager.default.fileExists(atPath: ss + "/charon.vici") },
-                     "charon did not open its vici socket: \(log("charon.log"))")
-        let load = inClient(swanctlBase + ["--load-all", "--noprompt", "--file", ss + "/swanctl.conf"])
+                     "charon \(i) did not open its vici socket: \(log("charon\(i).log"))")
+        let load = inClient(i, swanctl(i, "--load-all", ["--noprompt", "--file", ss + "/swanctl.conf"]))
         try #require(load.status == 0, "\(load.stdout) \(load.stderr)")
     }
 
     func initiate(_ i: Int) -> Bool {
-        inClient(swanctlBase + ["--initiate", "--child", "t\(i)", "--timeout", "15"], timeout: 20).status == 0
+        inClient(i, swanctl(i, "--initiate", ["--child", "t", "--timeout", "15"]), timeout: 20).status == 0
     }
 
     /// One echo through client I's tunnel (1 s timeout).
     func ping(_ i: Int) -> Bool {
-        inClient(["ping", "-n", "-q", "-c", "1", "-W", "1", "-I", clients[i], StoryLab.service], timeout: 5).status == 0
+        inClient(i, ["ping", "-n", "-q", "-c", "1", "-W", "1", StoryLab.service], timeout: 5).status == 0
     }
 
-    func inClient(_ arguments: [String], timeout: TimeInterval = 30) -> (status: Int32, stdout: String, stderr: String) {
-        StoryLab.run(["ip", "netns", "exec", plan.clientNamespace] + arguments, timeout: timeout)
+    func inClient(_ i: Int, _ arguments: [String], timeout: TimeInterval = 30) -> (status: Int32, stdout: String, stderr: String) {
+        StoryLab.run(["ip", "netns", "exec", clientNamespace(i)] + arguments, timeout: timeout)
     }
 
     /// Background pingers, one per client (`ping -D -i 0.2`), for the outage measurement.
     func startPingers() throws -> [Int] {
         var started: [Int] = []
         for i in clients.indices {
-            others.append(try start(in: plan.clientNamespace, ["ping", "-n", "-D", "-i", "0.2", "-W", "1", "-I", clients[i], StoryLab.service],
+            others.append(try start(in: clientNamespace(i), ["ping", "-n", "-D", "-i", "0.2", "-W", "1", StoryLab.service],
                                     log: "ping\(i).log"))
             started.append(i)
         }
