@@ -16,6 +16,8 @@ import Glibc
        .enabled(if: StoryLab.unavailableReason == nil, Comment(rawValue: StoryLab.unavailableReason ?? "")))
 struct FailoverStoryTests {
     static let clientCount = 6
+    /// The project's own clients (`slb client --hold`) beside the strongSwan ones.
+    static let ownClientCount = 30
     static let victim = 2
 
     static func config(probe: String) -> String {
@@ -46,8 +48,14 @@ struct FailoverStoryTests {
         for i in lab.clients.indices { try lab.startClient(i) }
         for i in lab.clients.indices { try #require(lab.initiate(i), "client \(i) did not connect: \(lab.log("charon\(i).log").suffix(3000))") }
         for i in lab.clients.indices { #expect(lab.ping(i), "client \(i) ping before the failure") }
-        let placement = lab.placement([1, 2, 3])
-        for client in lab.clients { try #require(placement[client]?.count == 1, "client \(client): \(placement)") }
+        try lab.startOwnClients(ownClientCount)
+        var placement: [String: [Int]] = [:]
+        let placed = waitUntil(seconds: 30) {
+            placement = lab.placement([1, 2, 3])
+            return (lab.clients + lab.ownSources).allSatisfy { placement[$0]?.count == 1 }
+        }
+        let missing = (lab.clients + lab.ownSources).filter { placement[$0]?.count != 1 }
+        try #require(placed, "not every client connected: \(missing) \(lab.log("own.log").suffix(1000)) \(lab.slbLog.suffix(3000))")
         return placement
     }
 
@@ -89,7 +97,7 @@ struct FailoverStoryTests {
         var relanded: Double?
         let settled = waitUntil(seconds: bound) {
             let now = lab.placement(live)
-            guard lab.clients.allSatisfy({ now[$0]?.count == 1 }) else { return false }
+            guard (lab.clients + lab.ownSources).allSatisfy({ now[$0]?.count == 1 }) else { return false }
             guard lab.clients.indices.allSatisfy({ lab.ping($0) }) else { return false }
             relanded = Date().timeIntervalSince1970 - failedAt
             return true
@@ -127,9 +135,36 @@ struct FailoverStoryTests {
         #expect(waitUntil(seconds: 6) { lab.slbLog.contains("slb.real.up real=\(victimAddress)") }, "no slb.real.up: \(lab.slbLog)")
         usleep(2_000_000)
         let after = lab.placement(live)
-        for client in lab.clients { #expect(after[client]?.count == 1, "client \(client) moved after the gateway returned: \(after)") }
+        for client in lab.clients + lab.ownSources {
+            #expect(after[client]?.count == 1, "client \(client) moved after the gateway returned: \(String(describing: after[client]))")
+        }
         for i in lab.clients.indices { #expect(lab.ping(i), "client \(i) ping after the gateway returned") }
         if failure == .processKilled { #expect(lab.ikeSAs(victim)?.isEmpty == true, "the returned gateway was handed existing clients") }
+
+        // The project's own clients: DPD declared the dead gateway's clients' peer dead, they
+        // re-initiated and were up at the end; nobody else restarted.
+        let own = try lab.stopOwnClients()
+        let ownVictims = Set(lab.ownSources.filter { placement[$0] == [victim] })
+        #expect(!ownVictims.isEmpty)
+        var gaps: [Double] = []
+        for result in own.results {
+            #expect(result.upAtEnd, "own client \(result.source) down at the end: \(result.failures)")
+            if ownVictims.contains(result.source) {
+                #expect(result.deadPeers >= 1 && result.establishments >= 2, "own client \(result.source) did not restart: \(result)")
+                let gap = result.longestGap ?? .infinity
+                gaps.append(gap)
+                #expect(gap <= own.dpdDetectionSeconds + 15, "own client \(result.source) outage \(gap) s")
+            } else {
+                #expect(result.deadPeers == 0 && result.establishments == 1, "healthy gateway's client \(result.source) restarted: \(result)")
+            }
+        }
+        gaps.sort()
+        func at(_ p: Double) -> String {
+            gaps.isEmpty ? "-" : String(format: "%.2f s", gaps[min(gaps.count - 1, max(0, Int((p / 100 * Double(gaps.count)).rounded(.up)) - 1))])
+        }
+        print("failover story (\(failure)): own clients \(ownVictims.count)/\(own.results.count) on the dead gateway, outage (longest gap between answered pings) "
+              + "min \(gaps.first.map { String(format: "%.2f s", $0) } ?? "-") median \(at(50)) p95 \(at(95)) max \(gaps.last.map { String(format: "%.2f s", $0) } ?? "-"); "
+              + "DPD detection \(String(format: "%.2f", own.dpdDetectionSeconds)) s")
     }
 
     @Test("ping probe only: a killed `slb gateway` goes unnoticed; the real stays OPERATIONAL and its clients stay black-holed past their DPD")

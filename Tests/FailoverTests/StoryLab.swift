@@ -1,4 +1,5 @@
 import Foundation
+import Gateway
 import GatewayShow
 import Lab
 import SLBCore
@@ -165,6 +166,44 @@ final class StoryLab: @unchecked Sendable {
             for row in ikeSAs(n) ?? [] { out[row.remoteAddress, default: []].append(n) }
         }
         return out
+    }
+
+    // MARK: the project's own clients (`slb client --hold`, DPD + re-initiation)
+
+    private var ownClients: Process?
+    /// Their sources: the lab client host's addresses from 192.0.2.10 on.
+    private(set) var ownSources: [String] = []
+
+    func startOwnClients(_ count: Int) throws {
+        ownSources = (0..<count).map { "192.0.2.\(10 + $0)" }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+        p.arguments = ["netns", "exec", plan.clientNamespace, try #require(StoryLab.slbPath), "client", "--gateway", StoryLab.vip,
+                       "--source", ownSources[0], "--count", "\(count)", "--psk-file", dir + "/psk", "--hold", "600",
+                       "--dpd", "\(Int(StoryLab.dpdDelay))", "--ping-interval", "500", "--concurrency", "8", "--json"]
+        _ = FileManager.default.createFile(atPath: dir + "/own.json", contents: nil)
+        _ = FileManager.default.createFile(atPath: dir + "/own.log", contents: nil)
+        p.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: dir + "/own.json"))
+        p.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: dir + "/own.log"))
+        try p.run()
+        ownClients = p
+        others.append(p)
+    }
+
+    struct OwnReport: Decodable {
+        var dpdDetectionSeconds: Double
+        var results: [DPDClientResult]
+    }
+
+    /// SIGTERM (the client reports and exits), then its JSON report.
+    func stopOwnClients() throws -> OwnReport {
+        let p = try #require(ownClients)
+        kill(p.processIdentifier, SIGTERM)
+        let deadline = Date().addingTimeInterval(10)
+        while p.isRunning && Date() < deadline { usleep(20_000) }
+        try #require(!p.isRunning, "slb client did not stop on SIGTERM")
+        let data = try Data(contentsOf: URL(fileURLWithPath: dir + "/own.json"))
+        return try JSONDecoder().decode(OwnReport.self, from: data)
     }
 
     // MARK: strongSwan clients
