@@ -77,6 +77,7 @@ public final class IKEProber: ForwardingLoopHook {
     private var spiCounter: UInt64
     private var buffer = [UInt8](repeating: 0, count: 2048)
     private var control = [UInt8](repeating: 0, count: 512)
+    private var arpText: [UInt8] = []
     private var results: [PingProber.Result] = []
     private let events: EventLog
     private let log: @Sendable (String) -> Void
@@ -316,9 +317,21 @@ public final class IKEProber: ForwardingLoopHook {
         }
     }
 
+    /// Reads the ARP table to EOF with read(2): procfs reports size 0, and a one-shot read of
+    /// `String(contentsOfFile:)` stops at 4 KiB, past which (≈ 50 client entries) reals were
+    /// never found (slb-bench found it for the forwarder).
     private func refreshNeighbours() {
-        guard let text = try? String(contentsOfFile: NeighbourTable.procPath, encoding: .utf8) else { return }
-        neighbours = NeighbourTable.parse(text, device: interfaceName)
+        let fd = open(NeighbourTable.procPath, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        arpText.removeAll(keepingCapacity: true)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else { break }
+            arpText.append(contentsOf: buffer[0..<count])
+        }
+        neighbours = NeighbourTable.parse(String(decoding: arpText, as: UTF8.self), device: interfaceName)
     }
 
     /// One empty datagram to the discard port: the kernel resolves the real's MAC first.

@@ -21,11 +21,12 @@ struct FailoverStoryTests {
     static let victim = 2
 
     static func config(probe: String) -> String {
-        let probes = probe == "ike"
-            ? "ip slb probe GW-IKE ike\n interval 1\n faildetect 2\n"
-            : "ip slb probe GW-PING ping\n interval 1\n faildetect 2\n"
-        let name = probe == "ike" ? "GW-IKE" : "GW-PING"
-        var text = probes + "ip slb serverfarm VPN\n failaction purge\n probe \(name)\n"
+        // The IKE farm runs both probes: the ping keeps succeeding on a killed IKE process, and
+        // any failing probe fails the real.
+        var text = "ip slb probe GW-PING ping\n interval 1\n faildetect 2\n"
+        if probe == "ike" { text += "ip slb probe GW-IKE ike\n interval 1\n faildetect 2\n" }
+        text += "ip slb serverfarm VPN\n failaction purge\n probe GW-PING\n"
+        if probe == "ike" { text += " probe GW-IKE\n" }
         for n in 1...3 { text += " real 198.51.100.1\(n)\n  weight 1\n  inservice\n" }
         for (vserver, service) in [("VPN-ISAKMP", "udp isakmp"), ("VPN-NATT", "udp 4500"), ("VPN-ESP", "esp")] {
             text += "ip slb vserver \(vserver)\n virtual \(StoryLab.vip) \(service)\n serverfarm VPN\n sticky 3600 group 7\n idle 60\n inservice\n"
@@ -83,6 +84,9 @@ struct FailoverStoryTests {
         try #require(waitUntil(seconds: 6) { lab.slbLog.contains("slb.purge real=\(victimAddress)") },
                      "no slb.real.down / slb.purge for \(victimAddress): \(lab.slbLog)")
         let down = try #require(lab.slbLog.split(separator: "\n").first { $0.hasPrefix("slb.real.down real=\(victimAddress)") })
+        if failure == .processKilled {
+            #expect(down.contains("GW-IKE"), "the IKE probe failed the real (the host still answers pings): \(down)")
+        }
         let purge = try #require(lab.slbLog.split(separator: "\n").first { $0.hasPrefix("slb.purge real=\(victimAddress)") })
         let toDown = EventLog.monotonicTime(in: down).map { Double(($0 - failedMono).nanoseconds) / 1e9 }
         let toPurge = EventLog.monotonicTime(in: purge).map { Double(($0 - failedMono).nanoseconds) / 1e9 }
