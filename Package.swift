@@ -8,6 +8,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "slb", targets: ["slb"]),
+        .executable(name: "slb-bench", targets: ["slb-bench"]),
         .library(name: "SLBCore", targets: ["SLBCore"]),
     ],
     dependencies: [
@@ -35,14 +36,20 @@ let package = Package(
         .target(name: "Dataplane", dependencies: ["CPcap", "SLBCore", "SLBConfig", "SLBWire", "IKE"],
                 exclude: ["README.md"]),
         .target(name: "Lab", dependencies: ["SLBWire"], exclude: ["README.md"]),
+        .target(name: "Traffic", dependencies: ["CPcap", "Lab", "SLBWire"], exclude: ["README.md"]),
+        .target(name: "BenchKit", dependencies: ["Traffic", "Lab", "Dataplane", "SLBCore", "SLBConfig", "SLBWire"],
+                path: "Bench/Sources/BenchKit", exclude: ["README.md"]),
 
         // MARK: executable
         .executableTarget(name: "slb", dependencies: [
             "SLBWire", "SLBConfig", "SLBCore", "SLBShow", "SLBSimulate", "Lab", "Dataplane",
-            "Gateway", "GatewayShow", "ControlSocket", "IKE",
+            "Gateway", "GatewayShow", "ControlSocket", "IKE", "Traffic",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        .executableTarget(name: "slb-bench", dependencies: [
+            "BenchKit", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], path: "Bench/Sources/slb-bench"),
 
         // MARK: embedded gateway: show tables (pure), control socket and gateway (edge)
         .target(name: "GatewayShow", exclude: ["README.md"]),
@@ -65,6 +72,8 @@ let package = Package(
                     exclude: ["Interop"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CryptoOpenSSLTests", dependencies: ["CryptoOpenSSL", "IPsecCrypto"]),
         .testTarget(name: "LabTests", dependencies: ["Lab", "Dataplane", "SLBWire"]),
+        .testTarget(name: "TrafficTests", dependencies: ["Traffic", "Lab", "Dataplane", "SLBWire"]),
+        .testTarget(name: "BenchTests", dependencies: ["BenchKit", "Traffic", "Dataplane", "SLBWire"]),
         .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "Lab", "SLBCore", "SLBConfig", "SLBWire",
                                                          "SLBCoreAllocationCounter"]),
         .testTarget(name: "FailoverTests", dependencies: ["Dataplane", "Lab", "Gateway", "GatewayShow", "IKE", "CryptoOpenSSL", "SLBCore",

@@ -160,7 +160,12 @@ public final class ForwardingLoop<RX: PacketIO, TX: PacketIO>: @unchecked Sendab
     }
 
     private func refreshNeighbours() {
-        guard let text = try? String(contentsOfFile: NeighbourTable.procPath, encoding: .utf8) else { return }
+        // Read to EOF: procfs reports size 0 and String(contentsOfFile:) stopped after the first
+        // 4 KiB, so reals listed past ~50 client ARP entries were never resolved (slb-bench).
+        guard let handle = FileHandle(forReadingAtPath: NeighbourTable.procPath) else { return }
+        defer { try? handle.close() }
+        guard let data = try? handle.readToEnd() else { return }
+        let text = String(decoding: data, as: UTF8.self)
         forwarder.updateNeighbours(NeighbourTable.parse(text, device: neighbourDevice))
         if let publicDevice, !forwarder.replies.isEmpty {
             forwarder.updatePublicNeighbours(NeighbourTable.parse(text, device: publicDevice))

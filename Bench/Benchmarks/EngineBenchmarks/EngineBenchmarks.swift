@@ -71,6 +71,7 @@ let benchmarks: @Sendable () -> Void = {
         benchmark.measurement(.custom("connection slot bytes", useScalingFactor: false), footprint.connectionSlotBytes)
         benchmark.measurement(.custom("sticky slot bytes", useScalingFactor: false), footprint.stickySlotBytes)
     }
+    wireAndTableBenchmarks()
 }
 
 /// An IPsec farm (ISAKMP + ESP in sticky group 1, four gateways) with `clients` clients

@@ -1,0 +1,151 @@
+import ArgumentParser
+import BenchKit
+import Foundation
+
+/// `slb-bench`: the VPNSLB benchmark scenarios. Each prints a table on stdout, progress on
+/// stderr, and writes JSON + SVG under Bench/results/DATE/ (see Bench/README.md).
+struct SLBBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "slb-bench",
+        abstract: "VPNSLB benchmarks: distribution, scale, forwarding (and how to run the micro benchmarks).",
+        subcommands: [Distribution.self, Scale.self, Forwarding.self, Micro.self, Failover.self, List.self])
+}
+
+struct Common: ParsableArguments {
+    @Option(help: "Farm file (IOS ip slb configuration).")
+    var farm: String = FarmLoader.defaultFarm
+
+    @Flag(help: "Small, fast version (the test suite's smoke run): structure, not speed.")
+    var smoke = false
+
+    @Option(help: "Directory for JSON and SVG (default: Bench/results/DATE under the current directory).")
+    var output: String?
+
+    @Flag(help: "No progress on stderr.")
+    var quiet = false
+
+    var destination: BenchOutput {
+        if let output { return BenchOutput(directory: URL(fileURLWithPath: output), quiet: quiet) }
+        let dated = BenchOutput.dated(root: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
+        return BenchOutput(directory: dated.directory, quiet: quiet)
+    }
+}
+
+struct Distribution: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: ScenarioName.distribution.summary)
+    @OptionGroup var common: Common
+    @Option(help: "Clients (default 100,000; smoke 2,000).") var clients: Int?
+    @Option(help: "Population seed.") var seed: UInt64?
+    @Flag(help: "Also send real traffic from up to 350 lab clients through slb run (root).") var live = false
+    @Option(help: "The slb binary for --live (default: next to slb-bench).") var slb: String?
+
+    func run() throws {
+        var parameters = common.smoke ? DistributionScenario.Parameters.smoke(farm: common.farm)
+                                      : .standard(farm: common.farm)
+        if let clients { parameters.clients = clients }
+        if let seed { parameters.seed = seed }
+        let output = common.destination
+        let configuration = try FarmLoader.load(common.farm)
+        var scenario = try DistributionScenario(parameters: parameters, configuration: configuration,
+                                                output: output, smoke: common.smoke)
+        if live {
+            scenario.live = try LiveDistribution(parameters: common.smoke ? .smoke : .standard,
+                                                 farmText: try String(contentsOfFile: common.farm, encoding: .utf8),
+                                                 configuration: configuration, slbPath: slb ?? siblingSLB(), output: output)
+        }
+        let document = try scenario.run()
+        print(DistributionScenario.table(document))
+        print("\nresults: \(output.directory.path)/distribution.{json,svg}")
+    }
+}
+
+struct Scale: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: ScenarioName.scale.summary)
+    @OptionGroup var common: Common
+    @Option(help: "Clients (default 1,000,000; smoke 20,000).") var clients: Int?
+
+    func run() throws {
+        var parameters = common.smoke ? ScaleScenario.Parameters.smoke(farm: common.farm) : .standard(farm: common.farm)
+        if let clients {
+            parameters.clients = clients
+            parameters.purgeClients = max(1, clients / 20)
+            parameters.lookups = clients * 4
+        }
+        let output = common.destination
+        let scenario = try ScaleScenario(parameters: parameters, configuration: try FarmLoader.load(common.farm),
+                                         output: output, smoke: common.smoke)
+        let document = try scenario.run()
+        print(ScaleScenario.table(document))
+        print("\nresults: \(output.directory.path)/scale.{json,svg}")
+    }
+}
+
+struct Forwarding: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: ScenarioName.forwarding.summary)
+    @OptionGroup var common: Common
+    @Option(help: "Interleaved runs per variant and packet kind (default 5; smoke 1).") var runs: Int?
+    @Option(help: "Seconds of traffic per run (default 5; smoke 1).") var seconds: Double?
+    @Option(help: "Packet kinds, comma separated: isakmp,esp.") var kinds: String?
+    @Option(help: "The slb binary (default: next to slb-bench).") var slb: String?
+    @Option(help: "slb run's packet I/O: packet-socket or pcap.") var backend: String?
+
+    func run() throws {
+        var parameters = common.smoke ? ForwardingScenario.Parameters.smoke(farm: common.farm) : .standard(farm: common.farm)
+        if let runs { parameters.runs = runs }
+        if let seconds { parameters.seconds = seconds }
+        if let kinds { parameters.kinds = kinds.split(separator: ",").map(String.init) }
+        if let backend { parameters.backend = backend }
+        let output = common.destination
+        let text = try String(contentsOfFile: common.farm, encoding: .utf8)
+        _ = try FarmLoader.load(common.farm)
+        let scenario = try ForwardingScenario(parameters: parameters, farmText: text, slbPath: slb ?? siblingSLB(),
+                                              output: output, smoke: common.smoke)
+        let document = try scenario.run()
+        print(ForwardingScenario.table(document))
+        print("\nresults: \(output.directory.path)/forwarding.{json,svg}")
+    }
+}
+
+struct Micro: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: ScenarioName.micro.summary)
+    func run() {
+        print("""
+            The micro benchmarks live in their own package (ordo-one/benchmark), so the root package
+            never builds it. From the repository root:
+
+                cd Bench && swift package benchmark                  # all, release build
+                cd Bench && swift package benchmark --filter parse   # one group
+
+            See Bench/README.md for the list and the last results.
+            """)
+    }
+}
+
+struct Failover: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: ScenarioName.failover.summary)
+    func run() throws {
+        FileHandle.standardError.write(Data("""
+            slb-bench failover: not implemented. The failover issue adds it at the extension point
+            described in Bench/README.md; no numbers are produced until then.
+
+            """.utf8))
+        throw ExitCode(2)
+    }
+}
+
+struct List: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List the scenarios.")
+    func run() {
+        for scenario in ScenarioName.allCases {
+            print(scenario.rawValue.padding(toLength: 14, withPad: " ", startingAt: 0) + scenario.summary)
+        }
+    }
+}
+
+/// The `slb` built next to this `slb-bench` (same build directory).
+func siblingSLB() -> String {
+    URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        .deletingLastPathComponent().appendingPathComponent("slb").path
+}
+
+SLBBench.main()
