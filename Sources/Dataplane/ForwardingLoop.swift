@@ -160,7 +160,7 @@ public final class ForwardingLoop<RX: PacketIO, TX: PacketIO>: @unchecked Sendab
     }
 
     private func refreshNeighbours() {
-        guard let text = try? String(contentsOfFile: NeighbourTable.procPath, encoding: .utf8) else { return }
+        guard let text = ProcFile.read(NeighbourTable.procPath) else { return }
         forwarder.updateNeighbours(NeighbourTable.parse(text, device: neighbourDevice))
         if let publicDevice, !forwarder.replies.isEmpty {
             forwarder.updatePublicNeighbours(NeighbourTable.parse(text, device: publicDevice))
