@@ -76,7 +76,7 @@ let package = Package(
         .testTarget(name: "BenchTests", dependencies: ["BenchKit", "Traffic", "Dataplane", "SLBWire"]),
         .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "Lab", "SLBCore", "SLBConfig", "SLBWire",
                                                          "SLBCoreAllocationCounter"]),
-        .testTarget(name: "FailoverTests", dependencies: ["Dataplane", "Lab", "Gateway", "GatewayShow", "IKE", "CryptoOpenSSL", "SLBCore",
+        .testTarget(name: "FailoverTests", dependencies: ["Dataplane", "Lab", "Gateway", "GatewayShow", "IKE", "CryptoOpenSSL", "BenchKit", "SLBCore",
                                                          "SLBConfig", "SLBWire"]),
         .testTarget(name: "FarmTests", dependencies: ["Lab", "Dataplane", "Gateway", "GatewayShow", "SLBCore", "SLBWire"]),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "GatewayShow", "ControlSocket", "IKE", "ESP",

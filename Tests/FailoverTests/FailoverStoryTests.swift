@@ -1,3 +1,4 @@
+import BenchKit
 import Dataplane
 import Foundation
 import GatewayShow
@@ -189,5 +190,22 @@ struct FailoverStoryTests {
             #expect(live[lab.clients[i]] == nil, "client \(lab.clients[i]) reached a live gateway without a probe")
             #expect(!lab.ping(i), "client \(lab.clients[i]) pings although its gateway is dead")
         }
+    }
+
+    @Test("slb-bench failover (smoke): PROBE_FAILED, purge, re-landing and every failed gateway's client's outage are measured")
+    func benchSmoke() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vslb-failover-bench-\(getpid())")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let scenario = try FailoverScenario(parameters: .smoke, slbPath: try #require(StoryLab.slbPath),
+                                            output: BenchOutput(directory: directory, quiet: true), smoke: true)
+        let document = try scenario.run()
+        let m = try #require(document.measurements.first)
+        #expect(m.victims > 0 && m.outages.count == m.victims, "\(m)")
+        #expect(m.unrecovered == 0 && m.healthyRestarts == 0, "\(m)")
+        #expect((m.toProbeFailed ?? .infinity) <= 4 && m.toPurge != nil && m.toAllRelanded != nil, "\(m)")
+        #expect((m.outageMax ?? .infinity) <= m.dpdDetection + 15, "\(m)")
+        #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("failover.json").path))
+        #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("failover.svg").path))
+        print("slb-bench failover smoke:\n" + FailoverScenario.table(document))
     }
 }
