@@ -240,12 +240,7 @@ public final class IKEProber: ForwardingLoopHook {
         return slots[index].frame.withUnsafeMutableBytes { frame -> Bool in
             for i in 0..<6 { frame[i] = UInt8(truncatingIfNeeded: mac.value >> (40 - 8 * UInt64(i))) }
             IKEProbeMessage.setSPI(spi, in: frame, at: IKEProber.ikeOffset + IKEProbeMessage.spiOffset)
-            // RFC 1624 eqn. 3: HC' = ~(~HC + m') with the old words zero.
-            var sum = UInt32(~base)
-            for shift in stride(from: 48, through: 0, by: -16) { sum &+= UInt32(UInt16(truncatingIfNeeded: spi >> UInt64(shift))) }
-            while sum > 0xFFFF { sum = (sum & 0xFFFF) &+ (sum >> 16) }
-            var checksum = ~UInt16(sum)
-            if checksum == 0 { checksum = 0xFFFF }  // RFC 768: zero means "no checksum"
+            let checksum = IKEProber.udpChecksum(base: base, spi: spi)
             frame[IKEProber.udpOffset + 6] = UInt8(checksum >> 8)
             frame[IKEProber.udpOffset + 7] = UInt8(truncatingIfNeeded: checksum)
             let sent = withUnsafePointer(to: &address) {
@@ -255,6 +250,16 @@ public final class IKEProber: ForwardingLoopHook {
             }
             return sent == frame.count
         }
+    }
+
+    /// The UDP checksum of a probe frame whose SPIi (zero when `base` was computed) is now
+    /// `spi`: RFC 1624 eqn. 3, HC' = ~(~HC + m'), the old words being zero.
+    static func udpChecksum(base: UInt16, spi: UInt64) -> UInt16 {
+        var sum = UInt32(~base)
+        for shift in stride(from: 48, through: 0, by: -16) { sum &+= UInt32(UInt16(truncatingIfNeeded: spi >> UInt64(shift))) }
+        while sum > 0xFFFF { sum = (sum & 0xFFFF) &+ (sum >> 16) }
+        let checksum = ~UInt16(sum)
+        return checksum == 0 ? 0xFFFF : checksum  // RFC 768: zero means "no checksum"
     }
 
     /// Answers on the UDP socket: match SPIi and source (the probed destination).
