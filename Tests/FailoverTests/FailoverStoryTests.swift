@@ -18,7 +18,7 @@ import Glibc
 struct FailoverStoryTests {
     static let clientCount = 6
     /// The project's own clients (`slb client --hold`) beside the strongSwan ones.
-    static let ownClientCount = 30
+    static let ownClientCount = 100
     static let victim = 2
 
     static func config(probe: String) -> String {
