@@ -190,6 +190,15 @@ struct FailoverStoryTests {
             #expect(live[lab.clients[i]] == nil, "client \(lab.clients[i]) reached a live gateway without a probe")
             #expect(!lab.ping(i), "client \(lab.clients[i]) pings although its gateway is dead")
         }
+        // The project's own clients on that gateway: DPD restarts them, but their new
+        // IKE_SA_INIT keeps matching the old connection, so none reaches a live gateway.
+        let ownVictims = lab.ownSources.filter { placement[$0] == [victim] }
+        #expect(!ownVictims.isEmpty)
+        for source in ownVictims { #expect(live[source] == nil, "own client \(source) reached a live gateway without a probe") }
+        let own = try lab.stopOwnClients()
+        for result in own.results where ownVictims.contains(result.source) {
+            #expect(result.deadPeers >= 1 && !result.upAtEnd, "own client \(result.source) on the dead gateway: \(result)")
+        }
     }
 
     @Test("slb-bench failover (smoke): PROBE_FAILED, purge, re-landing and every failed gateway's client's outage are measured")
