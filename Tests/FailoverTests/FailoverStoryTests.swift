@@ -2,6 +2,7 @@ import BenchKit
 import Dataplane
 import Foundation
 import GatewayShow
+import Lab
 import SLBCore
 import SLBWire
 import Testing
@@ -135,7 +136,12 @@ struct FailoverStoryTests {
         // The gateway comes back: the probe brings it up; it gets no existing client.
         switch failure {
         case .processKilled: try lab.startGateway(victim)
-        case .linkCut: #expect(StoryLab.run(["ip", "-n", lab.plan.gatewayNamespace(victim), "link", "set", "eth0", "up"]).status == 0)
+        case .linkCut:
+            #expect(StoryLab.run(["ip", "-n", lab.plan.gatewayNamespace(victim), "link", "set", "eth0", "up"]).status == 0)
+            // Link down flushed the gateway's default route; the probes (from the SLB's on-link
+            // inside address) do not need it, the clients' replies do.
+            #expect(StoryLab.run(["ip", "-n", lab.plan.gatewayNamespace(victim), "route", "replace", "default", "via",
+                                  LabAddressPlan.slbInside.description]).status == 0)
         }
         #expect(waitUntil(seconds: 6) { lab.slbLog.contains("slb.real.up real=\(victimAddress)") }, "no slb.real.up: \(lab.slbLog)")
         usleep(2_000_000)
@@ -145,6 +151,13 @@ struct FailoverStoryTests {
         }
         for i in lab.clients.indices { #expect(lab.ping(i), "client \(i) ping after the gateway returned") }
         if failure == .processKilled { #expect(lab.ikeSAs(victim)?.isEmpty == true, "the returned gateway was handed existing clients") }
+        // New clients do reach it (round robin over the three operational reals).
+        let newcomers = (0..<3).map { "192.0.2.\(200 + $0)" }
+        let joined = lab.inClient(slbPath: true, ["client", "--gateway", StoryLab.vip, "--source", newcomers[0], "--count", "3",
+                                                  "--psk-file", lab.dir + "/psk", "--pings", "1", "--keep", "--time-limit", "20"], timeout: 30)
+        #expect(joined.status == 0, "\(joined.stdout) \(joined.stderr)")
+        let landed = lab.placement([victim])
+        #expect(newcomers.contains { landed[$0] != nil }, "no new client landed on the returned gateway: \(landed)")
 
         // The project's own clients: DPD declared the dead gateway's clients' peer dead, they
         // re-initiated and were up at the end; nobody else restarted.

@@ -319,6 +319,11 @@ final class StoryLab: @unchecked Sendable {
         StoryLab.run(["ip", "netns", "exec", clientNamespace(i)] + arguments, timeout: timeout)
     }
 
+    /// `slb ARGS` run to completion in the lab's client host namespace.
+    func inClient(slbPath: Bool, _ arguments: [String], timeout: TimeInterval = 30) -> (status: Int32, stdout: String, stderr: String) {
+        StoryLab.run(["ip", "netns", "exec", plan.clientNamespace, StoryLab.slbPath ?? "slb"] + arguments, timeout: timeout)
+    }
+
     /// Background pingers, one per client (`ping -D -i 0.2`), for the outage measurement.
     func startPingers() throws -> [Int] {
         var started: [Int] = []
