@@ -33,7 +33,7 @@ let package = Package(
         .target(name: "CryptoOpenSSL", dependencies: ["COpenSSL", "IPsecCrypto"], exclude: ["README.md"]),
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap",
                        providers: [.apt(["libpcap-dev"])]),
-        .target(name: "Dataplane", dependencies: ["CPcap", "SLBCore", "SLBConfig", "SLBWire"],
+        .target(name: "Dataplane", dependencies: ["CPcap", "SLBCore", "SLBConfig", "SLBWire", "IKE"],
                 exclude: ["README.md"]),
         .target(name: "Lab", dependencies: ["SLBWire"], exclude: ["README.md"]),
         .target(name: "Traffic", dependencies: ["CPcap", "Lab", "SLBWire"], exclude: ["README.md"]),
@@ -46,8 +46,7 @@ let package = Package(
         // MARK: executable
         .executableTarget(name: "slb", dependencies: [
             "SLBWire", "SLBConfig", "SLBCore", "SLBShow", "SLBSimulate", "Lab", "Dataplane",
-            "Traffic",
-            "Gateway", "GatewayShow", "ControlSocket", "IKE", "Runtime",
+            "Traffic", "Gateway", "GatewayShow", "ControlSocket", "IKE", "Runtime",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -85,6 +84,9 @@ let package = Package(
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Dataplane", "Lab", "ControlSocket", "SLBCore",
                                                          "SLBConfig", "SLBShow", "SLBWire",
                                                          .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "FailoverTests", dependencies: ["Dataplane", "Lab", "Gateway", "GatewayShow", "IKE", "CryptoOpenSSL", "BenchKit", "SLBCore",
+                                                         "SLBConfig", "SLBWire"]),
+        .testTarget(name: "FarmTests", dependencies: ["Lab", "Dataplane", "Gateway", "GatewayShow", "SLBCore", "SLBWire"]),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "GatewayShow", "ControlSocket", "IKE", "ESP",
                                                          "IPsecCrypto", "CryptoOpenSSL", "SLBWire"]),
     ]

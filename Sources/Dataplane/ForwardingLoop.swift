@@ -178,12 +178,7 @@ public final class ForwardingLoop<RX: PacketIO, TX: PacketIO>: @unchecked Sendab
     }
 
     private func refreshNeighbours() {
-        // Read to EOF: procfs reports size 0 and String(contentsOfFile:) stopped after the first
-        // 4 KiB, so reals listed past ~50 client ARP entries were never resolved (slb-bench).
-        guard let handle = FileHandle(forReadingAtPath: NeighbourTable.procPath) else { return }
-        defer { try? handle.close() }
-        guard let data = try? handle.readToEnd() else { return }
-        let text = String(decoding: data, as: UTF8.self)
+        guard let text = ProcFile.read(NeighbourTable.procPath) else { return }
         forwarder.updateNeighbours(NeighbourTable.parse(text, device: neighbourDevice))
         if let publicDevice, !forwarder.replies.isEmpty {
             forwarder.updatePublicNeighbours(NeighbourTable.parse(text, device: publicDevice))

@@ -1,3 +1,4 @@
+import Dataplane
 import Logging
 import SLBCore
 
@@ -16,7 +17,16 @@ public final class EventLog {
     }
 
     /// Dotted keys, as DESIGN.md's logging rule asks (`slb.real`, `slb.farm`, ...).
+    /// Each line also carries the event's CLOCK_MONOTONIC time (`slb.mono`, printed `mono=` in
+    /// text lines, as the dataplane's own event lines do), so an operator or a test can time a
+    /// failover from the log alone.
     public static func metadata(_ event: EngineEvent) -> Logger.Metadata {
+        var metadata = objectMetadata(event)
+        metadata["slb.mono"] = "\(EventLine.monotonic(event.at))"
+        return metadata
+    }
+
+    static func objectMetadata(_ event: EngineEvent) -> Logger.Metadata {
         switch event {
         case .realDown(let real, let address, let farm, let reason, _):
             ["slb.real": "\(address)", "slb.real_id": "\(real.index)", "slb.farm": "\(farm)", "slb.reason": "\(reason)"]

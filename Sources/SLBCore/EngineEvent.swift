@@ -10,6 +10,15 @@ public enum EngineEvent: Hashable, Sendable {
     /// transition into that condition, not per packet.
     case farmNoReal(farm: String, vserver: String, at: MonotonicTime)
 
+    /// When the engine raised the event (the `now:` of the call that raised it).
+    public var at: MonotonicTime {
+        switch self {
+        case .realDown(_, _, _, _, let at), .realUp(_, _, _, let at), .purge(_, _, _, _, let at),
+             .farmNoReal(_, _, let at):
+            at
+        }
+    }
+
     /// The dotted event name used in logs and metrics.
     public var name: String {
         switch self {

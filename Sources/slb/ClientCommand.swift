@@ -47,6 +47,15 @@ struct ClientCommand: ParsableCommand {
     @Flag(help: "Print results as JSON.")
     var json = false
 
+    @Option(help: "Hold the tunnels for SECONDS, pinging every --ping-interval, with DPD and re-initiation (dpd_action restart).")
+    var hold: UInt64?
+
+    @Option(help: "With --hold: seconds of inbound silence before a DPD liveness check.")
+    var dpd: UInt64 = 2
+
+    @Option(name: .customLong("ping-interval"), help: "With --hold: milliseconds between pings through each tunnel.")
+    var pingInterval: UInt64 = 200
+
     struct Report: Codable {
         var tunnels: Int
         var established: Int
@@ -100,6 +109,7 @@ struct ClientCommand: ParsableCommand {
         config.concurrency = concurrency
         config.keepSAs = keep
         config.requestVirtualAddress = requestAddress
+        if let hold { return try runHeld(config, hold: hold) }
         let runner: ClientRunner
         do {
             runner = try ClientRunner(configuration: config)

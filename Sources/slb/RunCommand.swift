@@ -75,7 +75,6 @@ struct RunCommand: ParsableCommand {
         let now = Dataplane.Clock.now
         let targets = engine.probeTargets.filter { !$0.probes.isEmpty }
         let prober = PingProber(targets: engine.probeTargets, socket: try ICMPEcho(), now: now)
-        for probe in prober.unsupported { log("slb.probe.unsupported \(probe): only ping probes run; the real is not probed") }
 
         try VIPDropTable.install(configuration.vservers, replies: replies)
         defer { VIPDropTable.remove() }
@@ -101,9 +100,13 @@ struct RunCommand: ParsableCommand {
         let loop = ForwardingLoop(forwarder: forwarder, receive: rx, transmit: tx, prober: prober,
                                   neighbourDevice: insideInterface, publicDevice: publicInterface,
                                   describe: RunCommand.showTables, log: { log($0) })
-        // One hook: the runtime, wrapped by the --report-json writer when asked for.
-        let snapshotHook = reportJSON.map { SnapshotFileHook(path: $0, next: services) }
-        loop.hook = snapshotHook ?? services
+        // One hook: the runtime, wrapped by the IKE prober when the farms have ike probes,
+        // wrapped by the --report-json writer when asked for. Each passes everything on.
+        let ikeProber = try IKEProber.forRun(engine: engine, insideInterface: insideInterface, sourceMAC: mac,
+                                             next: services, log: { log($0) })
+        let inner: any ForwardingLoopHook = ikeProber ?? services
+        let snapshotHook = reportJSON.map { SnapshotFileHook(path: $0, next: inner) }
+        loop.hook = snapshotHook ?? inner
         let reloadSignal = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
         signal(SIGHUP, SIG_IGN)
         reloadSignal.setEventHandler { services.requestReload() }

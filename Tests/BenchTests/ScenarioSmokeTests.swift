@@ -85,9 +85,9 @@ struct InProcessSmokeTests {
         #expect(throws: BenchError.self) { try FarmLoader.load(url.path) }
     }
 
-    @Test("failover is an explicit, unavailable extension point")
+    @Test("every scenario is available (failover: FailoverScenario, smoke-tested in FailoverTests)")
     func failover() {
-        #expect(!ScenarioName.failover.isAvailable)
-        #expect(ScenarioName.allCases.filter(\.isAvailable).map(\.rawValue) == ["distribution", "scale", "forwarding", "micro"])
+        #expect(ScenarioName.failover.isAvailable)
+        #expect(ScenarioName.allCases.filter(\.isAvailable).map(\.rawValue) == ["distribution", "scale", "forwarding", "micro", "failover"])
     }
 }

@@ -115,7 +115,7 @@ struct EventLogTests {
     @Test("text lines: the event, then the object first")
     func text() {
         let line = TextLogHandler.line(message: "slb.real.down", metadata: EventLog.metadata(Self.down))
-        #expect(line == "slb.real.down real=198.51.100.12 farm=IPSEC reason=probe PING real_id=1")
+        #expect(line == "slb.real.down real=198.51.100.12 farm=IPSEC reason=probe PING mono=0.000000000 real_id=1")
     }
 }
 

@@ -123,13 +123,28 @@ struct Micro: ParsableCommand {
 
 struct Failover: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: ScenarioName.failover.summary)
-    func run() throws {
-        FileHandle.standardError.write(Data("""
-            slb-bench failover: not implemented. The failover issue adds it at the extension point
-            described in Bench/README.md; no numbers are produced until then.
+    @OptionGroup var common: Common
+    @Option(help: "The project's own held clients (default 60; smoke 9).") var clients: Int?
+    @Option(help: "Client DPD delay in seconds (inbound silence before a liveness check).") var dpd: Int?
+    @Option(help: "Milliseconds between pings through each tunnel.") var pingInterval: Int?
+    @Option(help: "ip slb probe interval (seconds) of the ping and ike probes.") var probeInterval: Int?
+    @Option(help: "ip slb probe faildetect (consecutive misses).") var faildetect: Int?
+    @Option(help: "Failures, comma separated: kill (slb gateway killed), link (link cut).") var failures: String?
+    @Option(help: "The slb binary (default: next to slb-bench).") var slb: String?
 
-            """.utf8))
-        throw ExitCode(2)
+    func run() throws {
+        var parameters = common.smoke ? FailoverScenario.Parameters.smoke : .standard
+        if let clients { parameters.clients = clients }
+        if let dpd { parameters.dpdDelay = dpd }
+        if let pingInterval { parameters.pingIntervalMilliseconds = pingInterval }
+        if let probeInterval { parameters.probeInterval = probeInterval }
+        if let faildetect { parameters.probeFaildetect = faildetect }
+        if let failures { parameters.failures = failures.split(separator: ",").map(String.init) }
+        let output = common.destination
+        let scenario = try FailoverScenario(parameters: parameters, slbPath: slb ?? siblingSLB(), output: output, smoke: common.smoke)
+        let document = try scenario.run()
+        print(FailoverScenario.table(document))
+        print("\nresults: \(output.directory.path)/failover.{json,svg}")
     }
 }
 

@@ -1,0 +1,349 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CryptoOpenSSL
+import ESP
+import IKE
+import IPsecCrypto
+import SLBWire
+
+/// `slb client --hold`: tunnels that stay up for a while, ping through themselves at a steady
+/// pace, run dead peer detection and re-initiate when the peer is dead — what a VPN client
+/// with `dpd_action = restart` does (RFC 7296 §2.4: a peer that does not answer a request
+/// after the retransmissions is dead; strongSwan's `dpd_delay`: check liveness after that
+/// much inbound silence). It measures each tunnel's outage: the longest gap between two
+/// answered pings.
+public struct DPDClientConfiguration: Sendable {
+    public var base: ClientConfiguration
+    /// How long the tunnels are held; the run ends then (no DELETE is sent: the gateways'
+    /// SAs stay for inspection).
+    public var hold: TimeSpan
+    /// Inbound silence (no IKE, no ESP) before a liveness check (empty INFORMATIONAL, §1.4).
+    public var dpdDelay: TimeSpan
+    public var pingInterval: TimeSpan
+    /// The liveness check's retransmissions; their sum plus `dpdDelay` is the detection time.
+    public var retransmission: RetransmissionPolicy
+    /// Wait before re-initiating after a failed negotiation (an immediate DPD restart is not
+    /// delayed), so a dead farm is not hammered.
+    public var retryDelay: TimeSpan
+
+    public init(base: ClientConfiguration, hold: TimeSpan, dpdDelay: TimeSpan) {
+        self.base = base
+        self.hold = hold
+        self.dpdDelay = dpdDelay
+        self.pingInterval = .milliseconds(200)
+        self.retransmission = RetransmissionPolicy(initialTimeout: .seconds(1), backoffPerMille: 1400, retransmissions: 3)
+        self.retryDelay = .seconds(1)
+    }
+
+    /// dpdDelay + every wait of the liveness request (first send and each retransmission).
+    public var dpdDetection: TimeSpan {
+        var total = dpdDelay.nanoseconds
+        var wait = retransmission.initialTimeout.nanoseconds
+        for _ in 0...max(0, retransmission.retransmissions) {
+            total &+= wait
+            wait = wait / 1000 &* retransmission.backoffPerMille
+        }
+        return TimeSpan(nanoseconds: total)
+    }
+}
+
+/// One held tunnel's story.
+public struct DPDClientResult: Codable, Sendable, Equatable {
+    public var source: String
+    /// IKE SAs established over the run (1 = never re-initiated).
+    public var establishments: Int
+    /// Peers declared dead by DPD.
+    public var deadPeers: Int
+    public var pingsSent: Int
+    public var pingsAnswered: Int
+    /// Seconds since the start of the run.
+    public var firstAnswer: Double?
+    public var lastAnswer: Double?
+    /// The longest gap between two answered pings (the outage), and when it ended.
+    public var longestGap: Double?
+    public var longestGapEnded: Double?
+    /// Up with a Child SA when the hold ended.
+    public var upAtEnd: Bool
+    public var failures: [String]
+}
+
+public final class DPDClientRunner: @unchecked Sendable {
+    // @unchecked: used by the loop thread only; the creating thread waits for it.
+    private let configuration: DPDClientConfiguration
+    private let crypto = OpenSSLCryptoProvider()
+    private var tunnels: [Tunnel] = []
+
+    private enum Phase { case waiting, negotiating, up }
+    private enum SocketRole: CaseIterable { case ike500, ike4500, esp }
+
+    private struct Tunnel {
+        var local: IPv4Address
+        var ike500: DatagramSocket
+        var ike4500: DatagramSocket
+        var esp: DatagramSocket
+        var initiator: IKEv2Initiator
+        var phase: Phase = .waiting
+        var startAfter: MonotonicTime
+        var wakeup: MonotonicTime?
+        var inbound: InboundSA?
+        var outbound: OutboundSA?
+        var child: ChildSA?
+        var lastInbound: MonotonicTime
+        var livenessPending = false
+        var nextPing: MonotonicTime
+        var sequence: UInt16 = 0
+        var result: DPDClientResult
+
+        func socket(_ role: SocketRole) -> DatagramSocket {
+            switch role {
+            case .ike500: ike500
+            case .ike4500: ike4500
+            case .esp: esp
+            }
+        }
+    }
+
+    public init(configuration: DPDClientConfiguration) throws {
+        self.configuration = configuration
+        var built: [Tunnel] = []
+        do {
+            for source in configuration.base.sources {
+                let s500 = try DatagramSocket.udp(source, port: 500)
+                let s4500: DatagramSocket
+                do { s4500 = try DatagramSocket.udp(source, port: 4500) } catch { s500.close(); throw error }
+                let esp: DatagramSocket
+                do { esp = try DatagramSocket.rawESP(source) } catch { s500.close(); s4500.close(); throw error }
+                built.append(Tunnel(local: source, ike500: s500, ike4500: s4500, esp: esp, initiator: makeInitiator(source),
+                                    startAfter: .zero, lastInbound: .zero, nextPing: .zero,
+                                    result: DPDClientResult(source: "\(source)", establishments: 0, deadPeers: 0, pingsSent: 0,
+                                                            pingsAnswered: 0, upAtEnd: false, failures: [])))
+            }
+        } catch {
+            for t in built { t.ike500.close(); t.ike4500.close(); t.esp.close() }
+            throw error
+        }
+        tunnels = built
+    }
+
+    deinit {
+        for t in tunnels { t.ike500.close(); t.ike4500.close(); t.esp.close() }
+    }
+
+    /// A fresh initiator (new SPIi, nonces, keys) for a source: every (re-)initiation is a new
+    /// IKE SA, as strongSwan's restart is.
+    private func makeInitiator(_ source: IPv4Address) -> IKEv2Initiator {
+        let base = configuration.base
+        var ic = IKEv2InitiatorConfiguration(
+            local: IKEEndpoint(source, 500), peer: IKEEndpoint(base.gateway, 500),
+            identity: .ipv4(source.wireBytes), psk: base.psk, ike: base.ike, dhGroup: base.dhGroup,
+            child: ChildSAPolicy(esp: base.esp, localSelectors: [.host(source)], remoteSelectors: [.host(base.service)]))
+        ic.peerIdentity = base.gatewayIdentity ?? .ipv4(base.gateway.wireBytes)
+        ic.retransmission = configuration.retransmission
+        return IKEv2Initiator(configuration: ic, crypto: crypto)
+    }
+
+    /// Runs until the hold ends or SIGTERM/SIGINT arrives (then reports as usual).
+    public func run() -> [DPDClientResult] {
+        StopSignal.install()
+        LoopThread.runAndWait { [self] in
+            StopSignal.acceptOnThisThread()
+            loop()
+        }
+        return tunnels.map(\.result)
+    }
+
+    static let tickMilliseconds: Int64 = 20
+    static let receiveBatch = 64
+
+    private var started = MonotonicTime.zero
+
+    private func loop() {
+        started = MonotonicClock.now()
+        let deadline = started + configuration.hold
+        var buffer = [UInt8](repeating: 0, count: 65_535)
+        var pollSet: [pollfd] = []
+        var owner: [(tunnel: Int, role: SocketRole)] = []
+        for (i, t) in tunnels.enumerated() {
+            for role in SocketRole.allCases {
+                pollSet.append(pollfd(fd: t.socket(role).fileDescriptor, events: Int16(POLLIN), revents: 0))
+                owner.append((i, role))
+            }
+        }
+        while true {
+            var now = MonotonicClock.now()
+            if now >= deadline || StopSignal.requested != 0 { break }
+            startTunnels(now: now)
+            _ = pollReadable(&pollSet, timeoutMilliseconds: Int32(Self.tickMilliseconds))
+            for (p, entry) in pollSet.enumerated() where entry.revents & Int16(POLLIN) != 0 {
+                let (i, role) = owner[p]
+                drain(tunnel: i, role: role, buffer: &buffer)
+            }
+            now = MonotonicClock.now()
+            for i in tunnels.indices {
+                if let w = tunnels[i].wakeup, w <= now {
+                    tunnels[i].wakeup = nil
+                    perform(tunnels[i].initiator.handleTimers(now: now), tunnel: i, now: now)
+                }
+                guard tunnels[i].phase == .up else { continue }
+                // DPD: inbound silence for dpdDelay → one liveness request (retransmitted by
+                // the initiator; exhausted → .failed(.timeout) → restart).
+                if !tunnels[i].livenessPending, now - tunnels[i].lastInbound >= configuration.dpdDelay {
+                    tunnels[i].livenessPending = true
+                    perform(tunnels[i].initiator.checkLiveness(now: now), tunnel: i, now: now)
+                }
+                if tunnels[i].phase == .up, now >= tunnels[i].nextPing {
+                    sendPing(tunnel: i, now: now)
+                    tunnels[i].nextPing = now + configuration.pingInterval
+                }
+            }
+        }
+        for i in tunnels.indices { tunnels[i].result.upAtEnd = tunnels[i].phase == .up }
+    }
+
+    private func seconds(_ t: MonotonicTime) -> Double { Double((t - started).nanoseconds) / 1e9 }
+
+    private func startTunnels(now: MonotonicTime) {
+        var inFlight = tunnels.filter { $0.phase == .negotiating }.count
+        for i in tunnels.indices where tunnels[i].phase == .waiting && tunnels[i].startAfter <= now {
+            guard inFlight < configuration.base.concurrency else { return }
+            tunnels[i].phase = .negotiating
+            inFlight += 1
+            perform(tunnels[i].initiator.start(now: now), tunnel: i, now: now)
+        }
+    }
+
+    private func drain(tunnel i: Int, role: SocketRole, buffer: inout [UInt8]) {
+        let socket = tunnels[i].socket(role)
+        for _ in 0..<Self.receiveBatch {
+            guard let (count, from, port) = socket.receive(into: &buffer) else { return }
+            let now = MonotonicClock.now()
+            guard count <= buffer.count else { continue }
+            switch role {
+            case .ike500:
+                receiveIKE(Array(buffer[0..<count]), from: IKEEndpoint(from, port), tunnel: i, now: now)
+            case .ike4500:
+                let payload = Array(buffer[0..<count])
+                switch classifyNATTDatagram(payload) {
+                case .ike(let m): receiveIKE(Array(m), from: IKEEndpoint(from, port), tunnel: i, now: now)
+                case .esp: receiveESP(payload, tunnel: i, now: now)
+                case .keepalive, .invalid: break
+                }
+            case .esp:
+                guard let (_, payload) = ipv4Payload(buffer, count: count) else { continue }
+                receiveESP(Array(payload), tunnel: i, now: now)
+            }
+        }
+    }
+
+    private func receiveIKE(_ datagram: [UInt8], from: IKEEndpoint, tunnel i: Int, now: MonotonicTime) {
+        let before = tunnels[i].initiator.isEstablished
+        let actions = tunnels[i].initiator.receive(datagram, from: from, now: now)
+        // Any IKE message the SA accepts is proof of life (a dropped one is not).
+        if before, !actions.contains(where: { if case .dropped = $0 { true } else { false } }) {
+            tunnels[i].lastInbound = now
+            tunnels[i].livenessPending = false
+        }
+        perform(actions, tunnel: i, now: now)
+    }
+
+    private func perform(_ actions: [IKEAction], tunnel i: Int, now: MonotonicTime) {
+        for action in actions {
+            switch action {
+            case .send(let bytes, let to, let from):
+                if from.port == 500 {
+                    tunnels[i].ike500.send(bytes, to: to.address, port: to.port)
+                } else {
+                    tunnels[i].ike4500.send(markedIKEDatagram(bytes), to: to.address, port: to.port)
+                }
+            case .schedule(let at):
+                tunnels[i].wakeup = at
+            case .established:
+                tunnels[i].result.establishments += 1
+            case .installChildSA(let child, _):
+                install(child, tunnel: i, now: now)
+            case .deleteChildSA(let inbound, _, _):
+                if tunnels[i].inbound?.spi == inbound {
+                    tunnels[i].inbound = nil
+                    tunnels[i].outbound = nil
+                    tunnels[i].child = nil
+                }
+            case .deleteIKESA, .failed:
+                restart(tunnel: i, now: now, reason: action)
+                return
+            case .rekeyedIKESA, .dropped:
+                break
+            }
+        }
+    }
+
+    /// The peer is dead (DPD exhausted), deleted the SA, or the negotiation failed: start over
+    /// with a fresh IKE SA (`dpd_action = restart`).
+    private func restart(tunnel i: Int, now: MonotonicTime, reason: IKEAction) {
+        let wasUp = tunnels[i].phase == .up
+        if wasUp { tunnels[i].result.deadPeers += 1 }
+        if tunnels[i].result.failures.count < 16 { tunnels[i].result.failures.append(String(describing: reason)) }
+        tunnels[i].initiator = makeInitiator(tunnels[i].local)
+        tunnels[i].inbound = nil
+        tunnels[i].outbound = nil
+        tunnels[i].child = nil
+        tunnels[i].wakeup = nil
+        tunnels[i].livenessPending = false
+        tunnels[i].phase = .waiting
+        tunnels[i].startAfter = wasUp ? now : now + configuration.retryDelay
+    }
+
+    private func install(_ child: ChildSA, tunnel i: Int, now: MonotonicTime) {
+        do throws(ESPError) {
+            let transform = try ESPTransform(encryption: child.suite.encryption, keyLength: child.suite.keyLength,
+                                             integrity: child.suite.integrity)
+            tunnels[i].inbound = try InboundSA(spi: child.inboundSPI, transform: transform,
+                                               keyMaterial: child.inboundKeys.encryption + child.inboundKeys.integrity, now: now)
+            tunnels[i].outbound = try OutboundSA(spi: child.outboundSPI, transform: transform,
+                                                 keyMaterial: child.outboundKeys.encryption + child.outboundKeys.integrity, now: now)
+            tunnels[i].child = child
+            tunnels[i].phase = .up
+            tunnels[i].lastInbound = now
+            tunnels[i].nextPing = now
+        } catch {
+            if tunnels[i].result.failures.count < 16 { tunnels[i].result.failures.append("ESP SA: \(error)") }
+        }
+    }
+
+    private func sendPing(tunnel i: Int, now: MonotonicTime) {
+        guard var outbound = tunnels[i].outbound, let child = tunnels[i].child else { return }
+        tunnels[i].sequence &+= 1
+        let icmp = FrameBuilder.icmpEcho(request: true, identifier: UInt16(truncatingIfNeeded: i), sequence: tunnels[i].sequence,
+                                         payload: Array("vpnslb dpd client".utf8))
+        let inner = FrameBuilder.ipv4(FrameBuilder.IPv4Fields(source: tunnels[i].local, destination: configuration.base.service),
+                                      protocol: .icmp, payload: icmp)
+        tunnels[i].result.pingsSent += 1
+        guard let esp = try? outbound.seal(inner, now: now, crypto: crypto) else { return }
+        tunnels[i].outbound = outbound
+        if child.udpEncapsulation {
+            tunnels[i].ike4500.send(esp, to: configuration.base.gateway, port: tunnels[i].initiator.ikeSA?.peer.port ?? 4500)
+        } else {
+            tunnels[i].esp.send(esp, to: configuration.base.gateway, port: 0)
+        }
+    }
+
+    private func receiveESP(_ packet: [UInt8], tunnel i: Int, now: MonotonicTime) {
+        guard var inbound = tunnels[i].inbound, let decapsulated = try? inbound.open(packet, now: now, crypto: crypto) else { return }
+        tunnels[i].inbound = inbound
+        tunnels[i].lastInbound = now
+        let reply = decapsulated.payload
+        let parsed = reply.withUnsafeBytes { IPv4Header.parse($0, at: 0, verifyChecksum: true) }
+        guard case .success(let ip) = parsed, ip.ipProtocol == .icmp, ip.source == configuration.base.service,
+              reply.count >= ip.headerLength + ICMPMessage.headerLength else { return }
+        let h = ip.headerLength
+        guard reply[h] == ICMPMessage.echoReply, UInt16(reply[h + 4]) << 8 | UInt16(reply[h + 5]) == UInt16(truncatingIfNeeded: i) else { return }
+        tunnels[i].result.pingsAnswered += 1
+        let t = seconds(now)
+        if let last = tunnels[i].result.lastAnswer, t - last > (tunnels[i].result.longestGap ?? 0) {
+            tunnels[i].result.longestGap = t - last
+            tunnels[i].result.longestGapEnded = t
+        }
+        if tunnels[i].result.firstAnswer == nil { tunnels[i].result.firstAnswer = t }
+        tunnels[i].result.lastAnswer = t
+    }
+}
