@@ -95,6 +95,19 @@ struct ProposalSelectionTests {
         #expect(ProposalSelection.select(offer, protocolID: .ike, policy: .gatewayIKE, dh: .mustMatchKE(14)) == .noProposalChosen, "\(c.0)")
     }
 
+    /// RFC 5282 §8 allows INTEG NONE next to an AEAD cipher; it is echoed (libreswan does).
+    @Test func integrityNoneWithAEADIsEchoed() {
+        let offer = SecurityAssociationPayload(proposals: [Proposal(number: 1, protocolID: .ike, transforms: [
+            Self.t(.encryption, 20, 256), Self.t(.prf, 5), Self.t(.integrity, 0), Self.t(.keyExchange, 31),
+        ])])
+        guard case .chosen(let p, let m) = ProposalSelection.select(offer, protocolID: .ike, policy: .gatewayIKE, dh: .mustMatchKE(31)) else {
+            Issue.record("refused")
+            return
+        }
+        #expect(p.transforms.contains(Self.t(.integrity, 0)))
+        #expect(m.ikeSuite?.integrity == nil)
+    }
+
     @Test func espWithExtendedSequenceNumbersOnlyIsRefused() {
         let offer = SecurityAssociationPayload(proposals: [Proposal(number: 1, protocolID: .esp, spi: [1, 2, 3, 4], transforms: [
             Self.t(.encryption, 20, 128), Self.t(.extendedSequenceNumbers, 1),

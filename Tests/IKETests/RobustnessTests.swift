@@ -298,3 +298,90 @@ struct EstablishedPhaseRobustnessTests {
         #expect(lab.initiator.isEstablished)
     }
 }
+
+/// A deterministic mutation campaign over every message of a full ladder (IKE_SA_INIT,
+/// IKE_AUTH, liveness, Child rekey with PFS, IKE rekey, deletes): multi-octet flips, splices,
+/// truncations and extensions, fed to both roles. Nothing may trap, and nothing the fuzzer
+/// made may establish, install or delete anything.
+@Suite("Mutation campaign")
+struct MutationCampaignTests {
+    struct LCG {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return state >> 17
+        }
+        mutating func below(_ n: Int) -> Int { n <= 0 ? 0 : Int(next() % UInt64(n)) }
+    }
+
+    static func mutate(_ input: [UInt8], _ rng: inout LCG, corpus: [[UInt8]]) -> [UInt8] {
+        var m = input
+        switch rng.below(6) {
+        case 0:
+            for _ in 0...rng.below(4) where !m.isEmpty { m[rng.below(m.count)] ^= UInt8(truncatingIfNeeded: rng.next() | 1) }
+        case 1:
+            m = Array(m.prefix(rng.below(m.count + 1)))
+        case 2:
+            m += (0..<rng.below(64)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+        case 3:
+            // Splice the tail of another message after our prefix.
+            let other = corpus[rng.below(corpus.count)]
+            m = Array(m.prefix(rng.below(m.count + 1))) + other.suffix(rng.below(other.count + 1))
+        case 4:
+            // Set a 16-bit field to an extreme (lengths, counts).
+            if m.count > 2 {
+                let i = rng.below(m.count - 1)
+                let v: UInt16 = [0, 1, 3, 4, 0x7FFF, 0xFFFF][rng.below(6)]
+                m[i] = UInt8(v >> 8)
+                m[i + 1] = UInt8(v & 0xFF)
+            }
+        default:
+            if m.count > 28 { m.removeSubrange(28 + rng.below(m.count - 28)..<m.count) }
+            m.replaceSubrange(24..<min(28, m.count), with: [0, 0, UInt8(m.count >> 8 & 0xFF), UInt8(m.count & 0xFF)].prefix(min(28, m.count) - min(24, m.count)))
+        }
+        return m
+    }
+
+    /// Each genuine datagram of the ladder is first truncated to every shorter length and
+    /// mutated 400 times, against copies of the machine about to receive it (so protected
+    /// messages meet the right keys and windows).
+    @Test func mutationsAtEveryStep() {
+        var rng = LCG(state: 0xC0FFEE)
+        var seen: [[UInt8]] = []
+        var inputs = 0, answered = 0, established = 0, changed = 0
+        var lab = Ladder()
+        lab.beforeDelivery = { toResponder, genuine, initiator, responder in
+            seen.append(genuine)
+            // Every strict prefix first, then random mutations.
+            let prefixes = (0..<genuine.count).map { Array(genuine.prefix($0)) }
+            let mutations = (0..<400).map { _ in Self.mutate(genuine, &rng, corpus: seen) }
+            for m in prefixes + mutations {
+                if m == genuine { continue }
+                inputs += 1
+                if toResponder {
+                    var r = responder
+                    let a = r.receive(m, from: clientEndpoint, to: gatewayEndpoint, now: .seconds(100))
+                    if !a.installed.isEmpty || !a.deletedChildren.isEmpty || !a.established.isEmpty { changed += 1 }
+                    if r.establishedCount != responder.establishedCount { established += 1 }
+                    answered += a.sent.isEmpty ? 0 : 1
+                } else {
+                    var i = initiator
+                    let a = i.receive(m, from: gatewayEndpoint, now: .seconds(100))
+                    if !a.installed.isEmpty || !a.deletedChildren.isEmpty || !a.established.isEmpty { changed += 1 }
+                }
+            }
+        }
+        lab.establish()
+        let child = lab.initiator.childSAs[0]
+        lab.pump(lab.initiator.checkLiveness(now: lab.now))
+        lab.pump(lab.initiator.rekeyChildSA(inboundSPI: child.inboundSPI, pfs: .curve25519, now: lab.now))
+        lab.pump(lab.initiator.rekeyIKESA(now: lab.now))
+        lab.pump(lab.initiator.delete(now: lab.now))
+        #expect(seen.count == 16)        // INIT, AUTH, liveness, Child rekey + delete, IKE rekey + delete, delete
+        #expect(inputs > 8000)
+        #expect(changed == 0)
+        #expect(established == 0)
+        #expect(!lab.initiator.isEstablished && lab.responder.establishedCount == 0)   // the genuine ladder completed
+        print("mutation campaign: \(inputs) inputs at \(seen.count) steps, \(answered) unauthenticated answers, no state change")
+    }
+}

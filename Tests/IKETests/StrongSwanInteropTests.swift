@@ -88,20 +88,39 @@ struct StrongSwanInteropTests {
         return (p.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
-    /// charon connections of the script: name, the IKE suite and ESP suite we expect.
-    static let connections: [(String, IKESuite, ESPSuite)] = [
-        ("interop", IKESuite(encryption: .aesCBC, keyLength: 16, prf: .hmacSHA256, integrity: .hmacSHA256_128, dhGroup: .curve25519),
-         ESPSuite(encryption: .aesGCM16, keyLength: 16, integrity: nil)),
-        ("interop-gcm", IKESuite(encryption: .aesGCM16, keyLength: 16, prf: .hmacSHA256, integrity: nil, dhGroup: .curve25519),
-         ESPSuite(encryption: .aesCBC, keyLength: 32, integrity: .hmacSHA256_128)),
+    /// A scenario: charon connection, how our responder is configured, the suites we expect.
+    struct Scenario: CustomStringConvertible, Sendable {
+        var connection: String
+        var note: String
+        var configure: @Sendable (inout IKEv2ResponderConfiguration) -> Void
+        var ike: IKESuite
+        var esp: ESPSuite
+        var description: String { "\(connection) \(note)" }
+    }
+
+    static let cbc128 = IKESuite(encryption: .aesCBC, keyLength: 16, prf: .hmacSHA256, integrity: .hmacSHA256_128, dhGroup: .curve25519)
+    static let gcm128ESP = ESPSuite(encryption: .aesGCM16, keyLength: 16, integrity: nil)
+
+    static let scenarios: [Scenario] = [
+        Scenario(connection: "interop", note: "defaults", configure: { _ in }, ike: cbc128, esp: gcm128ESP),
+        Scenario(connection: "interop-gcm", note: "AES-GCM IKE SA, CBC ESP", configure: { _ in },
+                 ike: IKESuite(encryption: .aesGCM16, keyLength: 16, prf: .hmacSHA256, integrity: nil, dhGroup: .curve25519),
+                 esp: ESPSuite(encryption: .aesCBC, keyLength: 32, integrity: .hmacSHA256_128)),
+        // <-- N(COOKIE) first: charon must retry with the cookie (§2.6).
+        Scenario(connection: "interop", note: "COOKIE", configure: { $0.cookieThreshold = 0 }, ike: cbc128, esp: gcm128ESP),
+        // <-- N(INVALID_KE_PAYLOAD(19)): charon must retry with ECP256 (§1.2).
+        Scenario(connection: "interop", note: "INVALID_KE", configure: { $0.ike.dhGroups = [.ecp256] },
+                 ike: IKESuite(encryption: .aesCBC, keyLength: 16, prf: .hmacSHA256, integrity: .hmacSHA256_128, dhGroup: .ecp256),
+                 esp: gcm128ESP),
     ]
 
-    @Test("charon initiates against our responder", arguments: connections)
-    func charonEstablishesIKEAndChildSAWithOurResponder(_ connection: (String, IKESuite, ESPSuite)) throws {
-        let name = connection.0
+    @Test("charon initiates against our responder", arguments: scenarios)
+    func charonEstablishesIKEAndChildSAWithOurResponder(_ scenario: Scenario) throws {
+        let name = scenario.connection
         let vip = IPv4Address(203, 0, 113, 100)
         var config = IKEv2ResponderConfiguration(virtualIP: vip, defaultPSK: Self.psk, cookieSecret: farmSecret)
         config.child.localSelectors = [.host(IPv4Address(203, 0, 113, 1))]
+        scenario.configure(&config)
         var responder = IKEv2Responder(configuration: config, crypto: openSSL)
         let sockets = [try UDPSocket(IKEEndpoint(vip, 500)), try UDPSocket(IKEEndpoint(vip, 4500))]
 
@@ -148,9 +167,9 @@ struct StrongSwanInteropTests {
         print("strongSwan interop: \(received) datagrams; swanctl --initiate:\n\(output)")
         #expect(initiate.terminationStatus == 0)
         #expect(established.count == 1)
-        #expect(established.first?.suite == connection.1)
+        #expect(established.first?.suite == scenario.ike)
         let child = try #require(installed.first)
-        #expect(child.suite == connection.2)
+        #expect(child.suite == scenario.esp)
         // charon's view of the same SAs: its outbound SPI is our inbound one.
         let list = try Self.swanctl(["--list-sas"])
         print(list.output)

@@ -68,6 +68,8 @@ struct Ladder {
     var responderActions: [IKEAction] = []
     /// A NAT in front of the initiator: rewrites the source the responder sees.
     var nat: @Sendable (IKEEndpoint) -> IKEEndpoint = { $0 }
+    /// Called before each datagram is delivered, with copies of both machines as they are.
+    var beforeDelivery: ((_ toResponder: Bool, _ bytes: [UInt8], IKEv2Initiator, IKEv2Responder) -> Void)?
 
     init(initiator: IKEv2InitiatorConfiguration = initiatorConfiguration(),
          responder: IKEv2ResponderConfiguration = responderConfiguration()) {
@@ -86,6 +88,7 @@ struct Ladder {
             var next: [(bytes: [UInt8], to: IKEEndpoint, from: IKEEndpoint)] = []
             for s in pending {
                 wire.append((toResponder, s.bytes))
+                beforeDelivery?(toResponder, s.bytes, initiator, responder)
                 if toResponder {
                     let a = responder.receive(s.bytes, from: nat(s.from), to: s.to, now: now)
                     responderActions += a
@@ -110,6 +113,7 @@ struct Ladder {
             var next: [(bytes: [UInt8], to: IKEEndpoint, from: IKEEndpoint)] = []
             for s in pending {
                 wire.append((toResponder, s.bytes))
+                beforeDelivery?(toResponder, s.bytes, initiator, responder)
                 if toResponder {
                     let a = responder.receive(s.bytes, from: nat(s.from), to: s.to, now: now)
                     responderActions += a

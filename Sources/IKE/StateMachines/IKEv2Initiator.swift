@@ -190,7 +190,7 @@ public struct IKEv2Initiator {
                     return out.actions
                 }
                 if let new = out.rekeyed {
-                    // The peer rekeyed the IKE SA; the old one waits for its D(IKE).
+                    // IKE SA rekeyed (by either end, §2.18): the old SA stays until its D(IKE) completes.
                     state = .established(current: new, retiring: current)
                     return out.actions
                 }
