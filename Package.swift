@@ -72,7 +72,7 @@ let package = Package(
         .testTarget(name: "LabTests", dependencies: ["Lab", "Dataplane", "SLBWire"]),
         .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "Lab", "SLBCore", "SLBConfig", "SLBWire",
                                                          "SLBCoreAllocationCounter"]),
-        .testTarget(name: "FarmTests", dependencies: ["Lab", "Dataplane", "Gateway", "GatewayShow", "SLBCore", "SLBWire"],
+        .testTarget(name: "FarmTests", dependencies: ["Lab", "Dataplane", "Gateway", "GatewayShow", "SLBCore", "SLBShow", "SLBWire"],
                     exclude: ["README.md"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Dataplane", "Lab", "ControlSocket", "SLBCore",
                                                          "SLBConfig", "SLBShow", "SLBWire",
