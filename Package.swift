@@ -86,7 +86,8 @@ let package = Package(
                                                          .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "FailoverTests", dependencies: ["Dataplane", "Lab", "Gateway", "GatewayShow", "IKE", "CryptoOpenSSL", "BenchKit", "SLBCore",
                                                          "SLBConfig", "SLBWire"]),
-        .testTarget(name: "FarmTests", dependencies: ["Lab", "Dataplane", "Gateway", "GatewayShow", "SLBCore", "SLBWire"]),
+        .testTarget(name: "FarmTests", dependencies: ["Lab", "Dataplane", "Gateway", "GatewayShow", "SLBCore", "SLBShow", "SLBWire"],
+                    exclude: ["README.md"]),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "GatewayShow", "ControlSocket", "IKE", "ESP",
                                                          "IPsecCrypto", "CryptoOpenSSL", "SLBWire"]),
     ]

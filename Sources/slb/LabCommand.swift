@@ -73,8 +73,8 @@ struct LabCommand: ParsableCommand {
                 print("  gateway \(plan.gatewayNamespace(n)): \(plan.gatewayAddress(n).map(String.init(describing:)) ?? "?"), VIP 203.0.113.100 on lo")
             }
             print("  run the SLB: ip netns exec \(plan.slbNamespace) slb run FILE   (public brc, inside brg)")
-            print("  (or all in one, bounded: slb lab demo --for 10)")
             if gatewaysRun { try startGateways(plan, controller) }
+            print("  (or all in one, bounded: slb lab demo --for 10)")
             guard let hold else { return }
             print("holding for \(hold) s (Ctrl-C to end early)")
             waitForSignalOrTimeout(seconds: hold)
