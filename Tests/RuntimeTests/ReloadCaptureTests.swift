@@ -1,0 +1,141 @@
+import Dataplane
+import Foundation
+import Lab
+import Runtime
+import SLBCore
+import SLBShow
+import SLBWire
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Clients and gateway sinks on one UDP port of the VIP, for one lab.
+final class PortTraffic {
+    let lab: RuntimeLab
+    let port: UInt16
+    var sinks: [GatewaySink] = []
+    var clients: [IPv4Address: IKEClient] = [:]
+
+    init(lab: RuntimeLab, port: UInt16) throws {
+        self.lab = lab
+        self.port = port
+        for n in lab.plan.gatewayNumbers {
+            sinks.append(try lab.inside(lab.plan.gatewayNamespace(n)) { try GatewaySink(port: port) })
+        }
+    }
+
+    func client(_ host: UInt8) throws -> IKEClient {
+        let address = IPv4Address(192, 0, 2, host)
+        if let existing = clients[address] { return existing }
+        let port = port
+        let made = try lab.inside(lab.plan.clientNamespace) { try IKEClient(source: address, port: port) }
+        clients[address] = made
+        return made
+    }
+
+    /// One datagram from each host; where each arrived (gateway numbers), waiting up to
+    /// `seconds` for all of them (a round that expects nothing waits the whole time).
+    func round(_ hosts: [UInt8], seconds: Double = 3) throws -> [IPv4Address: Set<Int>] {
+        for host in hosts { try client(host).send() }
+        var seen: [IPv4Address: Set<Int>] = [:]
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            for (i, sink) in sinks.enumerated() { for source in sink.drain() { seen[source, default: []].insert(i + 1) } }
+            if seen.count >= hosts.count { break }
+            usleep(20_000)
+        }
+        return seen
+    }
+}
+
+/// A reload changes what `slb run` captures without a restart: the packet socket's BPF program
+/// is swapped on the live socket and the nft drop table replaced in one transaction.
+@Suite("reload rebuilds the capture filter and the nft table (root)", .serialized,
+       .enabled(if: NetworkNamespace.isAvailable && SLBBinary.path != nil,
+                "needs root, `ip netns` and a built .build/debug/slb: reload capture lab tests skipped"))
+struct ReloadCaptureTests {
+    static func config(natT: Bool) -> String {
+        var text = """
+            ip slb probe GW-PING ping
+             interval 1
+             faildetect 2
+            ip slb serverfarm VPN
+             probe GW-PING
+             real 198.51.100.11
+              inservice
+             real 198.51.100.12
+              inservice
+            ip slb vserver VPN-ISAKMP
+             virtual 203.0.113.100 udp isakmp
+             serverfarm VPN
+             sticky 3600 group 7
+             inservice
+
+            """
+        if natT {
+            text += """
+                ip slb vserver VPN-NATT
+                 virtual 203.0.113.100 udp 4500
+                 serverfarm VPN
+                 sticky 3600 group 7
+                 inservice
+
+                """
+        }
+        return text
+    }
+
+    func nftRules(_ lab: RuntimeLab) throws -> String {
+        try SystemCommandRunner().run(["ip", "netns", "exec", lab.plan.slbNamespace, "nft", "list", "table", "ip", "vpnslb"]).output
+    }
+
+    @Test("a reload adding a NAT-T vserver (udp 4500) makes 4500 traffic reach the gateways; removing it stops it; no restart")
+    func natTByReload() throws {
+        let lab = try RuntimeLab(gateways: 2)
+        defer { lab.tearDown() }
+        let config = lab.directory.appendingPathComponent("farm.cfg")
+        try Self.config(natT: false).write(to: config, atomically: true, encoding: .utf8)
+        let ike = try PortTraffic(lab: lab, port: 500)
+        let natT = try PortTraffic(lab: lab, port: 4500)
+        let control = lab.directory.appendingPathComponent("slb.sock").path
+        let slb = try SLBProcess(lab: lab, arguments: [config.path, "--for", "60", "--control", control], logName: "slb.log")
+        defer { _ = slb.terminate() }
+        try #require(slb.waitFor("slb.run.ready", seconds: 5), "slb run did not start: \(slb.log)")
+        usleep(1_300_000)   // first probes resolve the gateways' MACs
+        let pid = slb.process.processIdentifier
+
+        let hosts = Array(UInt8(20)...UInt8(27))
+        let home = try ike.round(hosts).mapValues { $0.first ?? 0 }
+        try #require(home.count == hosts.count, "udp 500 not forwarded: \(slb.log)")
+        #expect(try ike.round(hosts).mapValues { $0.first ?? 0 } == home)
+        // Before the reload nothing captures udp 4500: the SLB's kernel has no route to the VIP.
+        #expect(try natT.round(hosts, seconds: 0.7).isEmpty)
+        #expect(try !nftRules(lab).contains("udp dport 4500"))
+
+        try Self.config(natT: true).write(to: config, atomically: true, encoding: .utf8)
+        let added = try ControlRequest.reload(file: nil).send(to: control, timeoutMilliseconds: 5000)
+        #expect(added.ok, "\(added.text)")
+        #expect(!added.text.contains("restart"), "\(added.text)")
+        #expect(slb.waitFor("slb.capture.updated changed=filter,nft", seconds: 2), "\(slb.log)")
+        let nat = try natT.round(hosts)
+        #expect(nat.count == hosts.count, "udp 4500 after the reload: \(nat) \(slb.log)")
+        // Sticky group 7 spans both vservers: each client's NAT-T goes where its IKE went.
+        #expect(nat.mapValues { $0.first ?? 0 } == home)
+        #expect(try nftRules(lab).contains("udp dport 4500"))
+        let vservers = try ShowJSON.decode(ShowDocument.self,
+                                           from: try ControlRequest.show(["vservers", "--json"]).send(to: control, timeoutMilliseconds: 5000).text)
+        #expect(vservers.vservers?.contains { $0.name == "VPN-NATT" } == true)
+
+        try Self.config(natT: false).write(to: config, atomically: true, encoding: .utf8)
+        let removed = try ControlRequest.reload(file: nil).send(to: control, timeoutMilliseconds: 5000)
+        #expect(removed.ok, "\(removed.text)")
+        usleep(300_000)
+        #expect(try natT.round(hosts, seconds: 0.7).isEmpty, "udp 4500 still forwarded after its vserver was removed")
+        #expect(try !nftRules(lab).contains("udp dport 4500"))
+        #expect(try ike.round(hosts).mapValues { $0.first ?? 0 } == home, "udp 500 clients moved")
+        #expect(slb.process.processIdentifier == pid && slb.process.isRunning)
+        #expect(slb.terminate() == 0, "\(slb.log)")
+        #expect(!slb.log.contains("slb.capture.error"), "\(slb.log)")
+    }
+}
