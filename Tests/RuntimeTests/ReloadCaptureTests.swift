@@ -90,8 +90,9 @@ struct ReloadCaptureTests {
         try SystemCommandRunner().run(["ip", "netns", "exec", lab.plan.slbNamespace, "nft", "list", "table", "ip", "vpnslb"]).output
     }
 
-    @Test("a reload adding a NAT-T vserver (udp 4500) makes 4500 traffic reach the gateways; removing it stops it; no restart")
-    func natTByReload() throws {
+    @Test("a reload adding a NAT-T vserver (udp 4500) makes 4500 traffic reach the gateways; removing it stops it; no restart",
+          arguments: ["packet-socket", "pcap"])
+    func natTByReload(backend: String) throws {
         let lab = try RuntimeLab(gateways: 2)
         defer { lab.tearDown() }
         let config = lab.directory.appendingPathComponent("farm.cfg")
@@ -99,7 +100,8 @@ struct ReloadCaptureTests {
         let ike = try PortTraffic(lab: lab, port: 500)
         let natT = try PortTraffic(lab: lab, port: 4500)
         let control = lab.directory.appendingPathComponent("slb.sock").path
-        let slb = try SLBProcess(lab: lab, arguments: [config.path, "--for", "60", "--control", control], logName: "slb.log")
+        let slb = try SLBProcess(lab: lab, arguments: [config.path, "--for", "60", "--control", control, "--backend", backend],
+                                 logName: "slb-\(backend).log")
         defer { _ = slb.terminate() }
         try #require(slb.waitFor("slb.run.ready", seconds: 5), "slb run did not start: \(slb.log)")
         usleep(1_300_000)   // first probes resolve the gateways' MACs
