@@ -141,3 +141,111 @@ struct ReloadCaptureTests {
         #expect(!slb.log.contains("slb.capture.error"), "\(slb.log)")
     }
 }
+
+/// A gateway's UDP socket on any address: echoes each datagram to its sender (from the
+/// gateway's own address, as a directed-mode real answers).
+final class EchoSocket {
+    let descriptor: Int32
+
+    init(port: UInt16) throws {
+        descriptor = socket(AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+        guard descriptor >= 0 else { throw SystemError("socket") }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        let status = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard status == 0 else { throw SystemError("bind(udp \(port))") }
+    }
+
+    deinit { close(descriptor) }
+
+    /// Echoes what is waiting; returns the datagrams' destination-independent sources.
+    @discardableResult
+    func pump() -> [IPv4Address] {
+        var sources: [IPv4Address] = []
+        var buffer = [UInt8](repeating: 0, count: 2048)
+        while true {
+            var from = sockaddr_in()
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let count = withUnsafeMutablePointer(to: &from) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(descriptor, &buffer, buffer.count, 0, $0, &length) }
+            }
+            guard count > 0 else { return sources }
+            sources.append(IPv4Address(UInt32(bigEndian: from.sin_addr.s_addr)))
+            _ = withUnsafePointer(to: &from) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(descriptor, buffer, count, 0, $0, length) }
+            }
+        }
+    }
+}
+
+/// The source (address, port) of a datagram waiting on `descriptor`, without blocking.
+func receivedFrom(_ descriptor: Int32) -> (IPv4Address, UInt16)? {
+    var buffer = [UInt8](repeating: 0, count: 2048)
+    var from = sockaddr_in()
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let count = withUnsafeMutablePointer(to: &from) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(descriptor, &buffer, buffer.count, Int32(MSG_DONTWAIT), $0, &length) }
+    }
+    guard count > 0 else { return nil }
+    return (IPv4Address(UInt32(bigEndian: from.sin_addr.s_addr)), UInt16(bigEndian: from.sin_port))
+}
+
+extension ReloadCaptureTests {
+    static let directedFarm = """
+        ip slb serverfarm NATT-DIRECT
+         nat server
+         probe GW-PING
+         real 198.51.100.12
+          inservice
+        ip slb vserver VPN-NATT
+         virtual 203.0.113.100 udp 4500
+         serverfarm NATT-DIRECT
+         inservice
+
+        """
+
+    @Test("a reload adding a directed-mode (nat server) farm: its real's replies are captured and leave from the VIP")
+    func directedByReload() throws {
+        let lab = try RuntimeLab(gateways: 2)
+        defer { lab.tearDown() }
+        let config = lab.directory.appendingPathComponent("farm.cfg")
+        try Self.config(natT: false).write(to: config, atomically: true, encoding: .utf8)
+        let echo = try lab.inside(lab.plan.gatewayNamespace(2)) { try EchoSocket(port: 4500) }
+        let client = try lab.inside(lab.plan.clientNamespace) { try IKEClient(source: IPv4Address(192, 0, 2, 30), port: 4500) }
+        let control = lab.directory.appendingPathComponent("slb.sock").path
+        let slb = try SLBProcess(lab: lab, arguments: [config.path, "--for", "60", "--control", control], logName: "slb.log")
+        defer { _ = slb.terminate() }
+        try #require(slb.waitFor("slb.run.ready", seconds: 5), "slb run did not start: \(slb.log)")
+        #expect(!slb.log.contains("reply-filter="), "dispatched only at start")
+
+        try (Self.config(natT: false) + Self.directedFarm).write(to: config, atomically: true, encoding: .utf8)
+        let reload = try ControlRequest.reload(file: nil).send(to: control, timeoutMilliseconds: 5000)
+        #expect(reload.ok, "\(reload.text)")
+        #expect(slb.waitFor("slb.capture.updated changed=filter,reply-filter,nft", seconds: 2), "\(slb.log)")
+        usleep(1_300_000)   // the new real's first probe resolves its MAC
+        let nft = try SystemCommandRunner().run(["ip", "netns", "exec", lab.plan.slbNamespace, "nft", "list", "table", "ip", "vpnslb"]).output
+        #expect(nft.contains("ip saddr 198.51.100.12 udp sport 4500 drop"), "\(nft)")
+
+        var echoed: [IPv4Address] = []
+        var reply: (IPv4Address, UInt16)?
+        let deadline = Date().addingTimeInterval(3)
+        var nextSend = Date.distantPast
+        while Date() < deadline && reply == nil {
+            if Date() >= nextSend {
+                client.send()
+                nextSend = Date().addingTimeInterval(0.5)
+            }
+            echoed += echo.pump()
+            reply = receivedFrom(client.descriptor)
+            usleep(20_000)
+        }
+        #expect(echoed.contains(IPv4Address(192, 0, 2, 30)), "the directed real got nothing: \(slb.log)")
+        #expect(reply?.0 == LabAddressPlan.vip && reply?.1 == 4500,
+                "the real's reply must come back from VIP:4500: \(String(describing: reply)) \(slb.log)")
+        #expect(slb.terminate() == 0, "\(slb.log)")
+        #expect(!slb.log.contains("slb.capture.error"), "\(slb.log)")
+    }
+}
