@@ -198,10 +198,13 @@ public final class ForwardingLoop<RX: PacketIO, TX: PacketIO>: @unchecked Sendab
         let next = CaptureSet(configuration: engine.configuration)
         guard next != current else { return }
         do {
+            let started = Clock.now
             let changed = try next.apply(replacing: current, receive: receive, transmit: transmit,
                                          installTable: managesDropTable)
             capture = next
-            log("slb.capture.updated changed=\(changed.joined(separator: ",")) filter=\"\(next.vipFilter ?? "<none>")\""
+            // `took`: how long forwarding paused (nft runs as a child process).
+            let took = (Clock.now - started).nanoseconds / 1_000_000
+            log("slb.capture.updated changed=\(changed.joined(separator: ",")) took=\(took)ms filter=\"\(next.vipFilter ?? "<none>")\""
                 + (next.replyFilter.map { " reply-filter=\"\($0)\"" } ?? ""))
         } catch {
             log("slb.capture.error \(error) (the previous capture filters and drop table stay)")

@@ -119,7 +119,10 @@ struct ReloadCaptureTests {
         let added = try ControlRequest.reload(file: nil).send(to: control, timeoutMilliseconds: 5000)
         #expect(added.ok, "\(added.text)")
         #expect(!added.text.contains("restart"), "\(added.text)")
-        #expect(slb.waitFor("slb.capture.updated changed=filter,nft", seconds: 2), "\(slb.log)")
+        #expect(slb.waitFor("slb.capture.updated changed=filter,nft ", seconds: 2), "\(slb.log)")
+        if let line = slb.log.split(separator: "\n").first(where: { $0.hasPrefix("slb.capture.updated") }) {
+            print("reload capture (\(backend)): \(line.split(separator: " ").prefix(3).joined(separator: " "))")
+        }
         let nat = try natT.round(hosts)
         #expect(nat.count == hosts.count, "udp 4500 after the reload: \(nat) \(slb.log)")
         // Sticky group 7 spans both vservers: each client's NAT-T goes where its IKE went.
@@ -224,7 +227,7 @@ extension ReloadCaptureTests {
         try (Self.config(natT: false) + Self.directedFarm).write(to: config, atomically: true, encoding: .utf8)
         let reload = try ControlRequest.reload(file: nil).send(to: control, timeoutMilliseconds: 5000)
         #expect(reload.ok, "\(reload.text)")
-        #expect(slb.waitFor("slb.capture.updated changed=filter,reply-filter,nft", seconds: 2), "\(slb.log)")
+        #expect(slb.waitFor("slb.capture.updated changed=filter,reply-filter,nft ", seconds: 2), "\(slb.log)")
         usleep(1_300_000)   // the new real's first probe resolves its MAC
         let nft = try SystemCommandRunner().run(["ip", "netns", "exec", lab.plan.slbNamespace, "nft", "list", "table", "ip", "vpnslb"]).output
         #expect(nft.contains("ip saddr 198.51.100.12 udp sport 4500 drop"), "\(nft)")
