@@ -24,28 +24,34 @@ public struct CaptureSet: Equatable, Sendable {
         try expression.map(BPFProgram.init(compiling:)) ?? .rejectAll
     }
 
-    /// Re-applies what differs from `current` to the live sockets and the kernel. Filters are
-    /// compiled before anything is touched, so a compile error leaves all three as they were.
-    /// New traffic is captured before the kernel is told to drop it, and a removed vserver's
-    /// traffic is no longer captured once the swapped table lets the kernel have it again.
+    /// Re-applies what differs from `applied` to the live sockets and the kernel, updating
+    /// `applied` part by part, so after a failure it still says what is in force. Filters are
+    /// compiled before anything is touched, so a compile error changes nothing. New traffic is
+    /// captured before the kernel is told to drop it, and a removed vserver's traffic is no
+    /// longer captured once the swapped table lets the kernel have it again.
     /// `installTable` false: the caller does not own an nft table (tests with fake I/O).
-    public func apply<RX: PacketIO, TX: PacketIO>(replacing current: CaptureSet, receive: RX, transmit: TX,
+    public func apply<RX: PacketIO, TX: PacketIO>(over applied: inout CaptureSet, receive: RX, transmit: TX,
                                                  installTable: Bool) throws -> [String] {
         var changed: [String] = []
-        let vip = vipFilter != current.vipFilter ? try CaptureSet.program(vipFilter) : nil
-        let reply = replyFilter != current.replyFilter ? try CaptureSet.program(replyFilter) : nil
+        let vip = vipFilter != applied.vipFilter ? try CaptureSet.program(vipFilter) : nil
+        let reply = replyFilter != applied.replyFilter ? try CaptureSet.program(replyFilter) : nil
         if let vip {
             try receive.replaceFilter(vip)
+            applied.vipFilter = vipFilter
             changed.append("filter")
         }
         if let reply {
             try transmit.replaceFilter(reply)
+            applied.replyFilter = replyFilter
             changed.append("reply-filter")
         }
-        if installTable, dropTable != current.dropTable {
+        if installTable, dropTable != applied.dropTable {
             try VIPDropTable.load(script: dropTable)
             changed.append("nft")
         }
+        // Without a table to install, the script is not in force anywhere: record it as
+        // applied so an unchanged reload compares equal.
+        applied.dropTable = dropTable
         return changed
     }
 }

@@ -192,22 +192,23 @@ public final class ForwardingLoop<RX: PacketIO, TX: PacketIO>: @unchecked Sendab
 
     /// A reload changed the vservers or the directed-mode reals: the capture filters and the
     /// drop table follow (`CaptureSet`), on this thread, between two batches. A failure is
-    /// logged and leaves the previous set in place (forwarding continues on what was captured).
+    /// logged; what was not replaced stays in force and in `capture`, so the next reload
+    /// retries exactly that (forwarding continues on what is captured).
     private func refreshCapture(engine: Engine) {
-        guard let current = capture else { return }
+        guard var applied = capture else { return }
         let next = CaptureSet(configuration: engine.configuration)
-        guard next != current else { return }
+        guard next != applied else { return }
+        defer { capture = applied }
         do {
             let started = Clock.now
-            let changed = try next.apply(replacing: current, receive: receive, transmit: transmit,
+            let changed = try next.apply(over: &applied, receive: receive, transmit: transmit,
                                          installTable: managesDropTable)
-            capture = next
             // `took`: how long forwarding paused (nft runs as a child process).
             let took = (Clock.now - started).nanoseconds / 1_000_000
             log("slb.capture.updated changed=\(changed.joined(separator: ",")) took=\(took)ms filter=\"\(next.vipFilter ?? "<none>")\""
                 + (next.replyFilter.map { " reply-filter=\"\($0)\"" } ?? ""))
         } catch {
-            log("slb.capture.error \(error) (the previous capture filters and drop table stay)")
+            log("slb.capture.error \(error) (what was not replaced stays as it was; the next reload retries it)")
         }
     }
 

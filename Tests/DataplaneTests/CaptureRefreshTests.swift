@@ -79,3 +79,39 @@ struct CaptureRefreshTests {
         #expect(script.hasPrefix("table ip vpnslb\ndelete table ip vpnslb\n"), "one atomic replace")
     }
 }
+
+extension CaptureRefreshTests {
+    @Test("a backend that cannot replace its filter: what was replaced is recorded, the rest is retried next time")
+    func partialFailure() throws {
+        let start = CaptureSet(configuration: Self.configuration(natT: false, directed: false))
+        let next = CaptureSet(configuration: Self.configuration(natT: true, directed: true))
+        let rx = FakePacketIO()
+        let refusing = CountingPacketIO()   // the protocol's default replaceFilter throws
+        var applied = start
+        #expect(throws: FilterReplacementUnsupported.self) {
+            _ = try next.apply(over: &applied, receive: rx, transmit: refusing, installTable: false)
+        }
+        #expect(applied.vipFilter == next.vipFilter, "the public filter was replaced")
+        #expect(applied.replyFilter == start.replyFilter, "the reply filter was not")
+        // Retried with a backend that can: only the reply filter is replaced now.
+        let tx = FakePacketIO()
+        let changed = try next.apply(over: &applied, receive: rx, transmit: tx, installTable: false)
+        #expect(changed == ["reply-filter"])
+        #expect(rx.replacedFilters.count == 1 && tx.replacedFilters.count == 1)
+        #expect(applied == next)
+    }
+
+    @Test("a filter that does not compile changes nothing")
+    func compileError() throws {
+        var applied = CaptureSet(configuration: Self.configuration(natT: false, directed: false))
+        let before = applied
+        var broken = applied
+        broken.vipFilter = "ip and dst host 203.0.113.300"
+        let rx = FakePacketIO(), tx = FakePacketIO()
+        #expect(throws: BPFProgram.CompileError.self) {
+            _ = try broken.apply(over: &applied, receive: rx, transmit: tx, installTable: false)
+        }
+        #expect(applied == before)
+        #expect(rx.replacedFilters.isEmpty && tx.replacedFilters.isEmpty)
+    }
+}
