@@ -52,6 +52,11 @@ public final class FakePacketIO: PacketIO {
         return accepted
     }
 
+    /// The programs `replaceFilter` was given, in order (the fake does not filter).
+    public private(set) var replacedFilters: [BPFProgram] = []
+
+    public func replaceFilter(_ program: BPFProgram) throws { replacedFilters.append(program) }
+
     public func takeTransmitted() -> [[UInt8]] {
         defer { transmitted.removeAll() }
         return transmitted

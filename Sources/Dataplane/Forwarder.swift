@@ -55,16 +55,17 @@ public final class Forwarder {
 
     deinit { outgoing.deallocate() }
 
-    /// After `Engine.reconfigure` renumbered the reals: rebuild the per-real rewrite table and
-    /// the directed-mode reply map. Resolved MACs are kept by address; held fragments decided
-    /// for old RealIDs are dropped.
+    /// After `Engine.reconfigure`: rebuild the per-real rewrite table and the directed-mode
+    /// reply map. Resolved MACs are kept by address; held fragments are dropped only when a
+    /// RealID now means another real or mode (renumbered), so a reweight keeps them.
     public func reloadForwardingTable() {
         let old = Dictionary(zip(forwarding.map(\.address), neighbours), uniquingKeysWith: { first, _ in first })
+        let previous = forwarding
         forwarding = engine.probeTargets.map { engine.forwarding(for: $0.real) }
         neighbours = forwarding.map { old[$0.address] ?? nil }
         unresolved.removeAll(keepingCapacity: true)
         replies = DirectedReplyMap(configuration: engine.configuration)
-        fragments = FragmentTable<RealID>()
+        if forwarding != previous { fragments = FragmentTable<RealID>() }
     }
 
     /// The reals' addresses, in engine order (what to look up in the neighbour table).

@@ -10,9 +10,10 @@ import Glibc
 /// between, poll(2) when idle. It runs on its own `Thread`, not the Swift cooperative pool (two
 /// threads here, which a busy loop would starve), and owns the engine while it runs.
 /// Runtime services that must run on the engine's thread (control requests, metrics, state
-/// file). `iteration` is called once per loop pass between batches and returns true when the
-/// engine's reals were renumbered (reload), so the loop rebuilds its forwarding and probe
-/// tables; `event` receives each engine event instead of the plain log line.
+/// file). `iteration` is called once per loop pass between batches and returns true after a
+/// reconfiguration was applied (reload, configure), so the loop rebuilds its forwarding and
+/// probe tables, capture filters and drop table; `event` receives each engine event instead
+/// of the plain log line.
 public protocol ForwardingLoopHook: AnyObject {
     func iteration(engine: Engine, now: MonotonicTime) -> Bool
     func event(_ event: EngineEvent, now: MonotonicTime)
@@ -42,6 +43,11 @@ public final class ForwardingLoop<RX: PacketIO, TX: PacketIO>: @unchecked Sendab
 
     /// Set before `start()`; called on the forwarding thread.
     public var hook: (any ForwardingLoopHook)?
+    /// What the backends capture and the drop table holds now (set before `start()` by
+    /// `slb run`); after each reload the loop re-applies what changed. nil: leave them alone.
+    public var capture: CaptureSet?
+    /// The loop may reload the nft table `ip vpnslb` (`slb run` installed it).
+    public var managesDropTable = false
     private let stopRequested = Atomic<Bool>(false)
     private let refreshRequested = Atomic<Bool>(false)
     private let reportRequested = Atomic<Bool>(false)
@@ -92,14 +98,20 @@ public final class ForwardingLoop<RX: PacketIO, TX: PacketIO>: @unchecked Sendab
         var lastNeighbourRead = MonotonicTime.zero
         refreshNeighbours()
         var descriptors: [pollfd] = []
-        if let fd = receive.pollDescriptor { descriptors.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0)) }
-        if let prober { descriptors.append(pollfd(fd: prober.descriptor, events: Int16(POLLIN), revents: 0)) }
         // Directed mode: replies from the reals arrive on the inside interface (`transmit`).
-        let insideReceives = transmit.pollDescriptor != nil && !forwarder.replies.isEmpty
-        if insideReceives, let fd = transmit.pollDescriptor, fd != receive.pollDescriptor {
-            descriptors.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0))
+        // A reload can add or remove the directed-mode reals, so both are rebuilt after one.
+        var insideReceives = false
+        func watch() {
+            descriptors.removeAll()
+            if let fd = receive.pollDescriptor { descriptors.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0)) }
+            if let prober { descriptors.append(pollfd(fd: prober.descriptor, events: Int16(POLLIN), revents: 0)) }
+            insideReceives = transmit.pollDescriptor != nil && !forwarder.replies.isEmpty
+            if insideReceives, let fd = transmit.pollDescriptor, fd != receive.pollDescriptor {
+                descriptors.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0))
+            }
+            if let fd = hook?.descriptor { descriptors.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0)) }
         }
-        if let fd = hook?.descriptor { descriptors.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0)) }
+        watch()
         forwarder.updateAnsweringVIPs(now: Clock.now)
 
         while !stopRequested.load(ordering: .acquiring) {
@@ -149,12 +161,13 @@ public final class ForwardingLoop<RX: PacketIO, TX: PacketIO>: @unchecked Sendab
                 if insideReceives { transmit.refreshKernelStatistics() }
                 nextSecond = now + .seconds(1)
             }
-            // The capture filters and the drop table are built at start: a reload that adds
-            // VIPs, ports or directed-mode reals needs `slb run` restarted to capture them.
             let reload = hook?.iteration(engine: engine, now: now) == true
             if reload || refreshRequested.exchange(false, ordering: .acquiringAndReleasing) {
                 forwarder.reloadForwardingTable()
                 prober?.retarget(engine.probeTargets, now: now)
+                refreshCapture(engine: engine)
+                forwarder.updateAnsweringVIPs(now: now)
+                watch()
                 refreshNeighbours()
             }
             for event in engine.takeEvents() { record(event, now) }
@@ -175,6 +188,28 @@ public final class ForwardingLoop<RX: PacketIO, TX: PacketIO>: @unchecked Sendab
         }
         receive.refreshKernelStatistics()
         log(report(now: Clock.now))
+    }
+
+    /// A reload changed the vservers or the directed-mode reals: the capture filters and the
+    /// drop table follow (`CaptureSet`), on this thread, between two batches. A failure is
+    /// logged; what was not replaced stays in force and in `capture`, so the next reload
+    /// retries exactly that (forwarding continues on what is captured).
+    private func refreshCapture(engine: Engine) {
+        guard var applied = capture else { return }
+        let next = CaptureSet(configuration: engine.configuration)
+        guard next != applied else { return }
+        defer { capture = applied }
+        do {
+            let started = Clock.now
+            let changed = try next.apply(over: &applied, receive: receive, transmit: transmit,
+                                         installTable: managesDropTable)
+            // `took`: how long forwarding paused (nft runs as a child process).
+            let took = (Clock.now - started).nanoseconds / 1_000_000
+            log("slb.capture.updated changed=\(changed.joined(separator: ",")) took=\(took)ms filter=\"\(next.vipFilter ?? "<none>")\""
+                + (next.replyFilter.map { " reply-filter=\"\($0)\"" } ?? ""))
+        } catch {
+            log("slb.capture.error \(error) (what was not replaced stays as it was; the next reload retries it)")
+        }
     }
 
     private func refreshNeighbours() {

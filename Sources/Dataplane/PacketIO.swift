@@ -62,8 +62,21 @@ public protocol PacketIO: AnyObject, SendableMetatype {
 
     /// Folds the kernel's drop counter into `statistics.kernelDropped` (about once a second).
     func refreshKernelStatistics()
+
+    /// Replaces the capture filter on the live handle (a reload changed the vservers): frames
+    /// already queued stay, later ones are admitted by `program` only.
+    func replaceFilter(_ program: BPFProgram) throws
+}
+
+/// A backend that cannot change what it captures while it runs.
+public struct FilterReplacementUnsupported: Error, CustomStringConvertible, Sendable {
+    public var backend: String
+    public var description: String { "\(backend) cannot replace its capture filter; restart slb run" }
 }
 
 extension PacketIO {
     public func refreshKernelStatistics() {}
+    public func replaceFilter(_ program: BPFProgram) throws {
+        throw FilterReplacementUnsupported(backend: String(describing: Self.self))
+    }
 }

@@ -132,6 +132,14 @@ public final class PacketSocketIO: PacketIO {
         destination.deallocate()
     }
 
+    /// SO_ATTACH_FILTER again on the bound socket: the kernel swaps the program atomically
+    /// (socket(7)), so no frame is ever seen unfiltered. A socket opened without a filter has
+    /// no ring and receives nothing, so there is nothing to replace.
+    public func replaceFilter(_ program: BPFProgram) throws {
+        guard ring != nil else { throw FilterReplacementUnsupported(backend: "packet socket opened without a filter") }
+        try program.attach(to: descriptor)
+    }
+
     static func setOption(_ fd: Int32, _ option: Int32, _ value: Int32, _ name: String) throws {
         var value = value
         try check("setsockopt(\(name))", setsockopt(fd, SOL_PACKET, option, &value, socklen_t(MemoryLayout<Int32>.size)))

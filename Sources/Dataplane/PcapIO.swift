@@ -82,14 +82,7 @@ public final class PcapIO: PacketIO {
             // Warnings (> 0) still leave an active handle; errors (< 0) do not.
             guard activated >= 0 else { throw fail("pcap_activate(\(configuration.interface))", activated) }
             guard pcap_setdirection(handle, PCAP_D_IN) == 0 else { throw fail("pcap_setdirection(IN)", -1) }
-            var program = (configuration.filter ?? .rejectAll).instructions.map {
-                bpf_insn(code: $0.code, jt: $0.jt, jf: $0.jf, k: $0.k)
-            }
-            let status = program.withUnsafeMutableBufferPointer { buffer -> Int32 in
-                var fprog = bpf_program(bf_len: UInt32(buffer.count), bf_insns: buffer.baseAddress)
-                return pcap_setfilter(handle, &fprog)
-            }
-            guard status == 0 else { throw fail("pcap_setfilter", -1) }
+            try PcapIO.setFilter(configuration.filter ?? .rejectAll, on: handle)
             guard pcap_setnonblock(handle, 1, &errorBuffer) == 0 else {
                 throw PcapError(call: "pcap_setnonblock", message: PcapIO.text(errorBuffer))
             }
@@ -102,6 +95,21 @@ public final class PcapIO: PacketIO {
     }
 
     deinit { pcap_close(handle) }
+
+    /// `pcap_setfilter` on the live handle: libpcap replaces the kernel filter of its socket
+    /// (SO_ATTACH_FILTER) while the handle stays open.
+    public func replaceFilter(_ program: BPFProgram) throws {
+        try PcapIO.setFilter(program, on: handle)
+    }
+
+    static func setFilter(_ filter: BPFProgram, on handle: OpaquePointer) throws {
+        var program = filter.instructions.map { bpf_insn(code: $0.code, jt: $0.jt, jf: $0.jf, k: $0.k) }
+        let status = program.withUnsafeMutableBufferPointer { buffer -> Int32 in
+            var fprog = bpf_program(bf_len: UInt32(buffer.count), bf_insns: buffer.baseAddress)
+            return pcap_setfilter(handle, &fprog)
+        }
+        guard status == 0 else { throw PcapError(call: "pcap_setfilter", message: String(cString: pcap_geterr(handle))) }
+    }
 
     static func text(_ buffer: [CChar]) -> String {
         String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)

@@ -54,7 +54,13 @@ public enum VIPDropTable {
     }
 
     public static func install(_ vservers: [VirtualServer], replies: DirectedReplyMap? = nil) throws {
-        try nft(["-f", "-"], input: script(for: vservers, replies: replies))
+        try load(script: script(for: vservers, replies: replies))
+    }
+
+    /// One `nft -f` transaction: at start and on every reload that changes the rules, the old
+    /// rules are replaced by the new ones atomically (no moment with neither set).
+    public static func load(script: String) throws {
+        try nft(["-f", "-"], input: script)
     }
 
     /// Removes the table; a missing table is fine (idempotent).

@@ -54,8 +54,8 @@ public final class ControlService {
     public var isBusy: Bool { !queue.isEmpty || job != nil }
 
     /// One loop iteration's share: accept socket requests, answer the ready ones, advance a
-    /// paged listing by one page. Returns true when the engine was reconfigured with
-    /// renumbered reals (the dataplane must rebuild its forwarding table).
+    /// paged listing by one page. Returns true when the engine was reconfigured (the dataplane
+    /// rebuilds its forwarding table, capture filters and drop table from it).
     public func step(engine: Engine, now: MonotonicTime) -> Bool {
         // accept(2) on the non-blocking listener costs a system call; a busy loop runs an
         // iteration per batch, so look for new requests at most every `acceptInterval`.
@@ -161,24 +161,19 @@ public final class ControlService {
                 .joined(separator: "\n")))
             return false
         }
-        let previousMatch = Set(running.vservers.map { ServiceMatch($0) })
         let report = engine.reconfigure(to: configuration, now: now)
         running = configuration
-        var summary = ConfigurationChange.summary(report)
-        // The packet socket's BPF filter and the nftables table were built from the start-up
-        // vservers; new VIPs or services reach the engine only after a restart.
-        let added = Set(configuration.vservers.map { ServiceMatch($0) }).subtracting(previousMatch)
-        if !added.isEmpty {
-            logger.warning("slb.reload.filter_stale", metadata: ["slb.vservers": "\(added.count)"])
-            summary += "\n% note: new vserver VIPs/services need a restart to reach the packet filter"
-        }
+        let summary = ConfigurationChange.summary(report)
         logger.notice("slb.reload.applied", metadata: [
             "slb.file": "\(source)", "slb.connections": "\(report.restore.connectionsRestored)",
             "slb.dropped": "\(report.restore.totalConnectionsDropped)", "slb.purged": "\(report.purgedConnections)",
             "slb.draining": "\(report.draining.map(\.description).joined(separator: ","))",
         ])
         reply(.success((diagnostics + ["% applied: " + summary]).joined(separator: "\n")))
-        return report.realsRenumbered
+        // Always true: besides renumbered reals, new or removed vservers and directed-mode
+        // reals change the capture filters and the drop table, which the loop rebuilds
+        // (comparing their text, so an unchanged set costs nothing).
+        return true
     }
 }
 
@@ -245,18 +240,5 @@ struct PagedListing {
         } catch {
             reply(.failure("% cannot render: \(error)"))
         }
-    }
-}
-
-/// What the packet filter matches for a vserver: VIP under its mask, protocol, port.
-struct ServiceMatch: Hashable {
-    let address: UInt32
-    let mask: UInt32
-    let service: VirtualService
-
-    init(_ vserver: VirtualServer) {
-        address = vserver.address.value & vserver.mask.value
-        mask = vserver.mask.value
-        service = vserver.service
     }
 }

@@ -51,8 +51,8 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         let text: String
-        do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
-            throw ValidationError("\(file): cannot read: \(error.localizedDescription)")
+        do throws(ConfigurationFile.ReadError) { text = try ConfigurationFile.read(path: file) } catch {
+            throw ValidationError("\(file): \(error)")
         }
         let result = ConfigParser.parse(text, file: file)
         for diagnostic in result.diagnostics { log(diagnostic.description) }
@@ -66,17 +66,20 @@ struct RunCommand: ParsableCommand {
         let engine = Engine(configuration: configuration)
         let services = try runtime.makeServices(configuration: configuration, file: file)
         services.restore(into: engine, now: Dataplane.Clock.now)
-        let filter = try VIPFilter.expression(for: configuration.vservers).map(BPFProgram.init(compiling:)) ?? .rejectAll
+        let capture = CaptureSet(configuration: configuration)
+        let filter = try CaptureSet.program(capture.vipFilter)
         let mac = try RunCommand.macAddress(of: insideInterface)
         let publicMAC = try RunCommand.macAddress(of: publicInterface)
         let replies = DirectedReplyMap(configuration: configuration)
         for ambiguity in replies.ambiguities { log("slb.run.directed.ambiguous \(ambiguity)") }
-        let replyFilter = try ReplyFilter.expression(for: replies).map(BPFProgram.init(compiling:))
+        // Always a filter (reject-all without directed-mode reals), so the inside socket has a
+        // receive ring that a reload adding directed-mode reals can switch on.
+        let replyFilter = try CaptureSet.program(capture.replyFilter)
         let now = Dataplane.Clock.now
         let targets = engine.probeTargets.filter { !$0.probes.isEmpty }
         let prober = PingProber(targets: engine.probeTargets, socket: try ICMPEcho(), now: now)
 
-        try VIPDropTable.install(configuration.vservers, replies: replies)
+        try VIPDropTable.load(script: capture.dropTable)
         defer { VIPDropTable.remove() }
 
         switch backend {
@@ -84,18 +87,18 @@ struct RunCommand: ParsableCommand {
             let rx = try PacketSocketIO(.init(interface: publicInterface, filter: filter))
             let tx = try PacketSocketIO(.init(interface: insideInterface, filter: replyFilter))
             try serve(engine: engine, rx: rx, tx: tx, mac: mac, publicMAC: publicMAC, prober: prober, filter: filter,
-                      seconds: seconds, probed: targets.count, services: services)
+                      seconds: seconds, probed: targets.count, services: services, capture: capture)
         case .pcap:
             let rx = try PcapIO(.init(interface: publicInterface, filter: filter))
             let tx = try PcapIO(.init(interface: insideInterface, filter: replyFilter))
             try serve(engine: engine, rx: rx, tx: tx, mac: mac, publicMAC: publicMAC, prober: prober, filter: filter,
-                      seconds: seconds, probed: targets.count, services: services)
+                      seconds: seconds, probed: targets.count, services: services, capture: capture)
         }
     }
 
     private func serve<RX: PacketIO, TX: PacketIO>(engine: Engine, rx: RX, tx: TX, mac: MACAddress, publicMAC: MACAddress,
                                                    prober: PingProber, filter: BPFProgram, seconds: Int?, probed: Int,
-                                                   services: SLBRuntime) throws {
+                                                   services: SLBRuntime, capture: CaptureSet) throws {
         let forwarder = Forwarder(engine: engine, sourceMAC: mac, batchLimit: rx.batchLimit, publicMAC: publicMAC)
         let loop = ForwardingLoop(forwarder: forwarder, receive: rx, transmit: tx, prober: prober,
                                   neighbourDevice: insideInterface, publicDevice: publicInterface,
@@ -107,6 +110,8 @@ struct RunCommand: ParsableCommand {
         let inner: any ForwardingLoopHook = ikeProber ?? services
         let snapshotHook = reportJSON.map { SnapshotFileHook(path: $0, next: inner) }
         loop.hook = snapshotHook ?? inner
+        loop.capture = capture
+        loop.managesDropTable = true
         let reloadSignal = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
         signal(SIGHUP, SIG_IGN)
         reloadSignal.setEventHandler { services.requestReload() }

@@ -152,10 +152,29 @@ struct LabIntegrationTests {
         let reals = try ShowJSON.decode(ShowDocument.self, from: try Self.ask(.show(["reals", "--json"]), lab).text).reals ?? []
         let metrics = try Self.scrape(lab, port: 19464)
         #expect(metrics.hasPrefix("HTTP/1.0 200 OK"))
+        try #require(reals.count == 3)
         for real in reals {
-            #expect(metrics.contains("vpnslb_real_connections{farm=\"VPN3\",real=\"\(real.address)\"} \(real.connections)\n"),
+            let labels = "farm=\"VPN3\",real=\"\(real.address)\""
+            #expect(metrics.contains("vpnslb_real_connections{\(labels)} \(real.connections)\n"),
                     "\(real.address) \(real.connections): \(metrics)")
+            #expect(metrics.contains("vpnslb_real_connections_total{\(labels)} \(real.totalConnections)\n"), "\(real.address)")
+            #expect(metrics.contains("vpnslb_real_state{\(labels),state=\"\(real.state.rawValue)\"} 1\n"), "\(real.address)")
+            // The RTT changes with every probe: present and plausible (a veth hop, under 1 s).
+            let rttLine = metrics.split(separator: "\n").first { $0.hasPrefix("vpnslb_probe_rtt_seconds{probe=\"GW-PING\",\(labels)} ") }
+            let rtt = rttLine.flatMap { $0.split(separator: " ").last }.flatMap { Double($0) }
+            #expect(rtt.map { $0 > 0 && $0 < 1 } == true, "probe RTT of \(real.address): \(String(describing: rttLine))")
         }
+        let vservers = try ShowJSON.decode(ShowDocument.self, from: try Self.ask(.show(["vservers", "--json"]), lab).text).vservers ?? []
+        try #require(vservers.count == 1)
+        for vserver in vservers {
+            let labels = "vserver=\"\(vserver.name)\""
+            #expect(metrics.contains("vpnslb_vserver_connections{\(labels)} \(vserver.connections)\n"), "\(metrics)")
+            #expect(metrics.contains("vpnslb_vserver_connections_total{\(labels)} \(vserver.totalConnections)\n"))
+            #expect(metrics.contains("vpnslb_vserver_packets_total{\(labels)} \(vserver.packets)\n"))
+        }
+        #expect(metrics.contains("vpnslb_drops_total{reason=\"no real available\"} 0\n"))
+        #expect(metrics.contains("vpnslb_table_entries{table=\"connections\"} \(hosts.count)\n"), "\(metrics)")
+        #expect(metrics.contains("vpnslb_table_fill_ratio{table=\"connections\"} "))
 
         // Reload under steady traffic: reals reordered (RealIDs renumbered) and reweighted.
         let senders = Array(traffic.clients.values)

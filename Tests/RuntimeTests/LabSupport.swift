@@ -38,21 +38,21 @@ struct RuntimeLab {
     }
 }
 
-/// Records the source of every datagram a gateway gets on VIP:500.
+/// Records the source of every datagram a gateway gets on VIP:port (500 unless told).
 final class GatewaySink {
     let descriptor: Int32
 
-    init() throws {
+    init(port: UInt16 = 500) throws {
         descriptor = socket(AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
         guard descriptor >= 0 else { throw SystemError("socket") }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = UInt16(500).bigEndian
+        address.sin_port = port.bigEndian
         address.sin_addr.s_addr = LabAddressPlan.vip.value.bigEndian
         let status = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard status == 0 else { throw SystemError("bind(udp 500)") }
+        guard status == 0 else { throw SystemError("bind(udp \(port))") }
     }
 
     deinit { close(descriptor) }
@@ -72,18 +72,20 @@ final class GatewaySink {
     }
 }
 
-/// An IKE client: UDP from CLIENT:500 to VIP:500.
+/// An IKE client: UDP from CLIENT:port to VIP:port (500, or 4500 for NAT-T).
 final class IKEClient: @unchecked Sendable {
     let descriptor: Int32
     let source: IPv4Address
+    let port: UInt16
 
-    init(source: IPv4Address) throws {
+    init(source: IPv4Address, port: UInt16 = 500) throws {
         self.source = source
+        self.port = port
         descriptor = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
         guard descriptor >= 0 else { throw SystemError("socket") }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = UInt16(500).bigEndian
+        address.sin_port = port.bigEndian
         address.sin_addr.s_addr = source.value.bigEndian
         let status = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
@@ -97,7 +99,7 @@ final class IKEClient: @unchecked Sendable {
         let data = Array("IKE from \(source)".utf8)
         var to = sockaddr_in()
         to.sin_family = sa_family_t(AF_INET)
-        to.sin_port = UInt16(500).bigEndian
+        to.sin_port = port.bigEndian
         to.sin_addr.s_addr = LabAddressPlan.vip.value.bigEndian
         _ = withUnsafePointer(to: &to) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(descriptor, data, data.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
