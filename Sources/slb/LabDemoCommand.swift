@@ -1,7 +1,6 @@
 import ArgumentParser
-import Dataplane
-import Dispatch
 import Foundation
+import GatewayShow
 import Lab
 import SLBConfig
 import SLBCore
@@ -12,47 +11,51 @@ import Glibc
 #endif
 
 extension LabCommand {
-    /// `slb lab demo [--for SECONDS]`: the whole thing for a newcomer, ending by itself: lab up,
-    /// `slb run` on the default farm in the slb namespace, paced client traffic from the client
-    /// namespace, the live `show ip slb conns`, `reals` and `vservers` tables every few
-    /// seconds, the gateways' receive counts, then teardown.
+    /// `slb lab demo [--for SECONDS]`: the whole farm for a newcomer, ending by itself: lab up
+    /// with `slb gateway` on every real, `slb run` on the default farm with a control socket,
+    /// real IKEv2/ESP tunnels from the client host (`slb client --hold`) pinging the service
+    /// behind the gateways, the live IOS tables asked for over the control sockets as an
+    /// operator types them, a closing summary, then teardown (also on Ctrl-C/SIGTERM and on
+    /// failure: every child ended by its PID, the lab removed).
     struct Demo: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Run a bounded demo: lab up, slb run on a farm, client traffic, live show tables, lab down.")
+            abstract: "Run a bounded demo: lab with gateways, slb run on a farm, real client tunnels, live show tables, lab down.")
 
         @OptionGroup var options: Options
 
         @Option(help: "Farm configuration (its reals must be lab gateways 198.51.100.11 ...).")
         var config: String = "Farms/vpn-natt.cfg"
 
-        @Option(name: .customLong("for"), help: "How long the traffic runs (seconds, or 30s, 2m); at most 10m.")
-        var duration: String = "10"
+        @Option(name: .customLong("for"), help: "How long the tunnels are held (seconds, or 30s, 2m); at most 10m.")
+        var duration: String = "20"
 
-        @Option(help: "Number of clients (192.0.2.10 ...).")
+        @Option(help: "Number of client tunnels (one per source address, 192.0.2.10 ...).")
         var clients: Int = 12
 
-        @Option(help: "Packets per second, all clients together (ISAKMP, NAT-T, ESP in turn).")
-        var rate: Int = 60
+        @Option(name: .customLong("ping-interval"), help: "Milliseconds between two pings through each tunnel.")
+        var pingInterval: UInt64 = 500
 
         @Option(help: "Seconds between two table prints.")
-        var every: Int = 3
+        var every: Int = 7
 
         @Option(help: "Packet I/O backend of slb run: packet-socket or pcap.")
         var backend: String = "packet-socket"
 
         static let maximumSeconds = 600
+        /// Beyond the hold: IKE setup before it, the client's report after it.
+        static let slack = 30
 
         func validate() throws {
-            guard let seconds = LabDuration.seconds(duration), seconds <= Demo.maximumSeconds else {
-                throw ValidationError("--for: 1...\(Demo.maximumSeconds) seconds, like 10, 30s or 2m")
+            guard let seconds = LabDuration.seconds(duration), (3...Demo.maximumSeconds).contains(seconds) else {
+                throw ValidationError("--for: 3...\(Demo.maximumSeconds) seconds, like 10, 30s or 2m")
             }
             guard (1...245).contains(clients) else { throw ValidationError("--clients: 1...245") }
-            guard (1...10_000).contains(rate) else { throw ValidationError("--rate: 1...10000 packets per second") }
+            guard (10...60_000).contains(pingInterval) else { throw ValidationError("--ping-interval: 10...60000 ms") }
             guard every >= 1 else { throw ValidationError("--every: at least 1") }
         }
 
         func run() throws {
-            let seconds = LabDuration.seconds(duration) ?? 10
+            let seconds = LabDuration.seconds(duration) ?? 20
             guard let text = try? String(contentsOfFile: config, encoding: .utf8) else {
                 throw ValidationError("\(config): cannot read (run from the repository root, or pass --config)")
             }
@@ -61,101 +64,138 @@ extension LabCommand {
                 parsed.diagnostics.forEach { print($0.description) }
                 throw ExitCode.failure
             }
-            let gateways = try Demo.gatewayCount(for: configuration)
+            let gatewayCount = try Demo.gatewayCount(for: configuration)
             let vip = configuration.vservers.first?.address ?? LabAddressPlan.vip
+            let slbPath = Demo.selfPath()
+            DemoStop.install()
 
-            let plan = try LabPlan(id: try options.labID(), gatewayCount: gateways)
+            // 1. The lab, with `slb gateway` in every gateway namespace (as `slb lab up`).
+            let plan = try LabPlan(id: try options.labID(), gatewayCount: gatewayCount)
             let controller = options.controller
-            // Not handed over: if the demo dies, `slb lab down --stale` removes the lab.
+            // Not handed over: if the demo is killed hard, `slb lab down --stale` removes the lab.
             try controller.up(plan, owner: ProcessIdentity.current, handOver: false)
             print("lab \(plan.id) up: \(plan.namespaces.joined(separator: " "))")
             defer {
                 do { try controller.down(plan.id); print("lab \(plan.id) down") } catch { print("lab down failed: \(error)") }
             }
-
-            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vslb-demo-\(plan.id)-\(getpid())")
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            let logFile = directory.appendingPathComponent("slb.log")
-            let snapshotFile = directory.appendingPathComponent("snapshot.json")
-            _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
-
-            let slb = Process()
-            slb.executableURL = URL(fileURLWithPath: try Demo.ipCommand())
-            slb.arguments = ["netns", "exec", plan.slbNamespace, Demo.selfPath(), "run", config, "--backend", backend,
-                             "--for", "\(seconds + 30)", "--report-json", snapshotFile.path,
-                             "--control", directory.appendingPathComponent("control.sock").path]
-            slb.standardError = try FileHandle(forWritingTo: logFile)
-            slb.standardOutput = FileHandle.nullDevice
-            try slb.run()
-            defer {
-                if slb.isRunning { slb.terminate() }
-                slb.waitUntilExit()
+            let gateways = LabGatewayPlan(lab: plan, directory: controller.store.gatewayDirectory(for: plan.id), executable: slbPath)
+            for gateway in try LabGateways(controller: controller).start(gateways) {
+                let n = gateway.number
+                print("  slb gateway in \(plan.gatewayNamespace(n)) (\(plan.gatewayAddress(n).map(String.init(describing:)) ?? "?"), "
+                      + "VIP \(vip) on lo, \(gateways.pool(n).map { "pool \($0)" } ?? "no pool"), pid \(gateway.process.pid))")
             }
-            func log() -> String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
-            let ready = Date().addingTimeInterval(5)
-            while !log().contains("slb.run.ready") && slb.isRunning && Date() < ready { usleep(50_000) }
-            guard log().contains("slb.run.ready") else {
-                print(log())
+
+            // 2. The SLB, with a control socket the operator's `slb show` talks to.
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vslb-demo-\(plan.id)-\(getpid())").path
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            let control = directory + "/slb.sock"
+            let shell = DemoShell(slb: slbPath, slbControl: control)
+            let slb = try DemoChild("slb run", argv: [try Demo.ipCommand(), "netns", "exec", plan.slbNamespace, slbPath, "run", config,
+                                                     "--backend", backend, "--control", control, "--for", "\(seconds + Demo.slack)"],
+                                    output: directory + "/slb.log")
+            defer { slb.stop() }
+            let ready = Date().addingTimeInterval(10)
+            while !slb.output.contains("slb.run.ready") && slb.process.isRunning && Date() < ready { usleep(50_000) }
+            guard slb.output.contains("slb.run.ready") else {
+                print(slb.output)
                 throw ValidationError("slb run did not start (log above)")
             }
-            print("slb run \(config) in \(plan.slbNamespace) (log \(logFile.path))")
+            print("slb run \(config) in \(plan.slbNamespace), control socket \(control), pid \(slb.process.processIdentifier)")
+            guard waitUntilForwarding(shell, reals: plan.gatewayNumbers.compactMap(plan.gatewayAddress)) else {
+                shell.type(["show", "ip", "slb", "probe", "--control", control])
+                throw ValidationError("the SLB's probes did not reach every gateway within 15 s")
+            }
 
-            let sinks = try plan.gatewayNumbers.map { n in try NetworkNamespace.run(plan.gatewayNamespace(n)) { try DemoGatewaySink() } }
-            let addresses = (0..<clients).map { IPv4Address(LabAddressPlan.firstPublicClient.value + UInt32($0)) }
-            let senders = try NetworkNamespace.run(plan.clientNamespace) { try DemoClients(addresses: addresses) }
-            // The first probes resolve the gateways' MACs (the loop reads them each second).
-            usleep(1_200_000)
-            print("traffic: \(clients) clients (\(addresses.first.map(String.init(describing:)) ?? "")...) → VIP \(vip), \(rate) packets/s for \(seconds) s")
+            // 3. Real tunnels, held for the demo's duration, pinging the service inside.
+            let first = LabAddressPlan.firstPublicClient
+            let client = try DemoChild("slb client", argv: [try Demo.ipCommand(), "netns", "exec", plan.clientNamespace, slbPath, "client",
+                                                           "--gateway", vip.description, "--source", first.description, "--count", "\(clients)",
+                                                           "--psk-file", gateways.pskPath, "--service", LabGatewayPlan.serviceAddress.description,
+                                                           "--hold", "\(seconds)", "--ping-interval", "\(pingInterval)", "--json"],
+                                       output: directory + "/client.json", errors: directory + "/client.log")
+            defer { client.stop() }
+            print("\nslb client in \(plan.clientNamespace): \(clients) IKEv2 tunnels from \(first)... to VIP \(vip), "
+                  + "each pinging \(LabGatewayPlan.serviceAddress) every \(pingInterval) ms for \(seconds) s (pid \(client.process.processIdentifier))")
 
-            let start = Clock.now
-            let end = start + .seconds(UInt64(seconds))
-            var nextPrint = start + .seconds(UInt64(every))
-            var n = 0
-            let interval = 1e9 / Double(rate)
-            while Clock.now < end {
-                let due = start + TimeSpan(nanoseconds: UInt64(Double(n) * interval))
-                let now = Clock.now
-                if now < due { usleep(UInt32(min((due - now).nanoseconds / 1000, 100_000))); continue }
-                senders.send(n, vip: vip)
-                n += 1
-                if Clock.now >= nextPrint {
-                    sinks.forEach { $0.drain() }
-                    printTables(slb: slb, snapshotFile: snapshotFile, elapsed: Clock.now - start, sent: senders.sent, sinks: sinks, plan: plan)
-                    nextPrint = nextPrint + .seconds(UInt64(every))
+            // 4. The live tables at a few points in time; the last one just before the hold ends.
+            let start = Date()
+            // Not two prints within 2 s of each other at the end.
+            let points = stride(from: every, to: seconds - 1, by: every).filter { seconds - 1 - $0 >= 2 } + [seconds - 1]
+            for (index, point) in points.enumerated() {
+                guard DemoStop.pause(start.addingTimeInterval(Double(point)).timeIntervalSinceNow), client.process.isRunning else { break }
+                let last = gatewaySnapshots(shell, gateways, plan)
+                let up = last.values.map(\.ikeSAs.count).reduce(0, +)
+                print("\n=== \(point) s: \(up) tunnels up on the gateways ("
+                      + plan.gatewayNumbers.map { "gw\($0) \(last[$0]?.ikeSAs.count ?? 0)" }.joined(separator: ", ") + ") ===")
+                for table in ["conns", "reals", "vservers"] { shell.type(["show", "ip", "slb", table, "--control", control]) }
+                if index == 0 { shell.type(["show", "ip", "slb", "sticky", "--control", control]) }
+                if index == points.count - 1 {
+                    shell.type(["gateway", "show", "crypto", "ikev2", "sa", "--control", gateways.controlPath(1)])
                 }
             }
-            usleep(300_000)
-            sinks.forEach { $0.drain() }
-            printTables(slb: slb, snapshotFile: snapshotFile, elapsed: Clock.now - start, sent: senders.sent, sinks: sinks, plan: plan)
+            if DemoStop.requested { print("\nstopping early (signal)") }
+            // The gateways' SAs before the client's hold ends (it deletes them then).
+            let final = gatewaySnapshots(shell, gateways, plan)
+            client.stop()
+            client.wait(seconds: Double(Demo.slack))
 
-            slb.terminate()
-            slb.waitUntilExit()
-            print("\nslb run events and dataplane counters:")
-            let lines = log().split(separator: "\n")
-            for line in lines where line.hasPrefix("slb.event ") || line.hasPrefix("slb.probe.") {
-                print("  " + line)
-            }
-            // The exit report's counters are the last ones logged.
-            if let counters = lines.last(where: { $0.hasPrefix("slb.dataplane.counters") }) { print("  " + counters) }
-            try? FileManager.default.removeItem(at: directory)
+            // 5. Closing summary.
+            let report = try? JSONDecoder().decode(ClientCommand.HeldReport.self, from: Data(client.output.utf8))
+            kill(slb.process.processIdentifier, SIGUSR1)
+            usleep(300_000)
+            printSummary(report: report, gateways: final, plan: plan, slbLog: slb.output,
+                         clientLog: (try? String(contentsOfFile: directory + "/client.log", encoding: .utf8)) ?? "")
+            if DemoStop.requested { throw ExitCode(130) }
+            guard let report, report.upAtEnd == report.tunnels, report.tunnels == clients else { throw ExitCode.failure }
         }
 
-        private func printTables(slb: Process, snapshotFile: URL, elapsed: TimeSpan, sent: Int, sinks: [DemoGatewaySink], plan: LabPlan) {
-            try? FileManager.default.removeItem(at: snapshotFile)
-            kill(slb.processIdentifier, SIGUSR1)
-            let deadline = Date().addingTimeInterval(2)
-            while !FileManager.default.fileExists(atPath: snapshotFile.path) && Date() < deadline { usleep(20_000) }
-            guard let data = try? Data(contentsOf: snapshotFile),
-                  let snapshot = try? JSONDecoder().decode(SLBSnapshot.self, from: data) else {
-                print("(no snapshot from slb run)")
-                return
+        private func gatewaySnapshots(_ shell: DemoShell, _ gateways: LabGatewayPlan, _ plan: LabPlan) -> [Int: GatewaySnapshot] {
+            var out: [Int: GatewaySnapshot] = [:]
+            for n in plan.gatewayNumbers { out[n] = shell.gateway(control: gateways.controlPath(n)) }
+            return out
+        }
+
+        private func printSummary(report: ClientCommand.HeldReport?, gateways: [Int: GatewaySnapshot], plan: LabPlan,
+                                  slbLog: String, clientLog: String) {
+            print("\n=== summary ===")
+            if let report {
+                let sent = report.results.map(\.pingsSent).reduce(0, +)
+                let answered = report.results.map(\.pingsAnswered).reduce(0, +)
+                let reinitiated = report.results.filter { $0.establishments > 1 }.count
+                print("tunnels: \(report.upAtEnd)/\(report.tunnels) up at the end, \(reinitiated) re-initiated; "
+                      + "pings to \(LabGatewayPlan.serviceAddress): \(answered)/\(sent) answered")
+            } else {
+                print("tunnels: no report from slb client\n" + clientLog.suffix(1500))
             }
-            print("\n=== \(elapsed.nanoseconds / 1_000_000_000) s: clients sent \(sent) packets; gateways received "
-                  + plan.gatewayNumbers.map { "gw\($0) \(sinks[$0 - 1].received)" }.joined(separator: ", ") + " ===")
-            for request in [ShowRequest(table: .conns(.all)), ShowRequest(table: .reals(farm: nil)), ShowRequest(table: .vservers(name: nil))] {
-                print("slb# " + request.command)
-                print((try? ShowRenderer.render(request, snapshot)) ?? "(cannot render)")
+            for n in plan.gatewayNumbers {
+                guard let snapshot = gateways[n] else { print("gw\(n): no snapshot"); continue }
+                let decrypted = snapshot.ipsecSAs.map(\.packetsDecrypted).reduce(0, +)
+                let encrypted = snapshot.ipsecSAs.map(\.packetsEncrypted).reduce(0, +)
+                print("gw\(n) \(plan.gatewayAddress(n).map(String.init(describing:)) ?? "?"): \(snapshot.ikeSAs.count) IKE SAs, "
+                      + "\(snapshot.ipsecSAs.count) IPsec SAs, ESP packets decrypted \(decrypted), encrypted \(encrypted) (clients "
+                      + snapshot.ikeSAs.map(\.remoteAddress).sorted { (IPv4Address($0)?.value ?? 0) < (IPv4Address($1)?.value ?? 0) }
+                          .joined(separator: " ") + ")")
             }
+            let lines = slbLog.split(separator: "\n")
+            for line in lines where line.hasPrefix("slb.event ") { print("  " + line) }
+            // SIGUSR1 made slb run log its dataplane counters; the last ones are the newest.
+            if let counters = lines.last(where: { $0.hasPrefix("slb.dataplane.counters") }) { print("slb " + counters) }
+        }
+
+        /// Each real OPERATIONAL with a probe answer seen (reals start OPERATIONAL before any
+        /// probe, IOS-style), then one more second for the forwarder's once-a-second ARP read;
+        /// before that, frames to a real are dropped and a client waits out an IKE retransmission.
+        private func waitUntilForwarding(_ shell: DemoShell, reals: [IPv4Address]) -> Bool {
+            let deadline = Date().addingTimeInterval(15)
+            while Date() < deadline && !DemoStop.requested {
+                if let probes = shell.table("probe")?.probes,
+                   Set(probes.filter { $0.state == .operational && $0.lastRTT != nil }.map(\.real)) == Set(reals) {
+                    return DemoStop.pause(1.2)
+                }
+                usleep(200_000)
+            }
+            return false
         }
 
         /// Enough lab gateways for the farm's reals (198.51.100.11 is gateway 1).
@@ -175,7 +215,7 @@ extension LabCommand {
             return path
         }
 
-        /// This executable, so the demo's `slb run` is the same build.
+        /// This executable, so the demo's `slb run`, gateways and client are the same build.
         static func selfPath() -> String {
             (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         }
