@@ -35,4 +35,6 @@ struct vpnslb_mmsghdr { struct msghdr msg_hdr; unsigned int msg_len; };
 static inline int vpnslb_sendmmsg(int fd, struct vpnslb_mmsghdr *v, unsigned int n, int flags) {
     return (int)syscall(SYS_sendmmsg, fd, v, n, flags);
 }
+/* The calling thread's id, for setpriority(PRIO_PROCESS, tid) (glibc's gettid is not imported). */
+static inline int vpnslb_gettid(void) { return (int)syscall(SYS_gettid); }
 #endif

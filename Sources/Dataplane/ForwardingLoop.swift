@@ -1,3 +1,4 @@
+import CPcap
 import Foundation
 import SLBCore
 import SLBWire
@@ -48,6 +49,12 @@ public final class ForwardingLoop<RX: PacketIO, TX: PacketIO>: @unchecked Sendab
     public var capture: CaptureSet?
     /// The loop may reload the nft table `ip vpnslb` (`slb run` installed it).
     public var managesDropTable = false
+    /// Nice value of the forwarding thread (set before `start()`; nil: inherited). The kernel
+    /// forwards in softirq, ahead of every task; at nice 0 this thread shared its CPU evenly with
+    /// whatever else ran there and waited in the run queue about as long as it ran (schedstat,
+    /// slb-bench forwarding on a loaded host), which is when the receive ring overflowed.
+    public var threadNice: Int32? = ForwardingLoop.defaultThreadNice
+    public static var defaultThreadNice: Int32 { -10 }
     private let stopRequested = Atomic<Bool>(false)
     private let refreshRequested = Atomic<Bool>(false)
     private let reportRequested = Atomic<Bool>(false)
@@ -75,6 +82,12 @@ public final class ForwardingLoop<RX: PacketIO, TX: PacketIO>: @unchecked Sendab
 
     public func start() {
         let thread = Thread { [self] in
+            if let threadNice {
+                // PRIO_PROCESS with a thread id changes only this thread (setpriority(2), Linux).
+                if setpriority(__priority_which_t(PRIO_PROCESS.rawValue), id_t(vpnslb_gettid()), threadNice) != 0 {
+                    log("slb.dataplane.priority nice=\(threadNice) not set: \(String(cString: strerror(errno)))")
+                }
+            }
             do { try run() } catch { failure = error; log("slb.dataplane.error \(error)") }
             finished.signal()
         }

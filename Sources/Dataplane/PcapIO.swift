@@ -19,7 +19,7 @@ public final class PcapIO: PacketIO {
         public var batchLimit: Int = 64
         /// Bytes per frame slot, also the capture length: longer frames are skipped (counted).
         public var slotSize: Int = 2048
-        public var bufferSize: Int32 = 2 << 20
+        public var bufferSize: Int32 = 16 << 20   // as the packet socket's ring: ride out a descheduled loop
 
         public init(interface: String, filter: BPFProgram?) {
             self.interface = interface
