@@ -66,7 +66,9 @@ struct ForwardingSmokeTests {
         #expect(live.stickyConsistency == 1.0)
         #expect(live.pingsSent == clients * LiveDistribution.Parameters.smoke.pings && live.espDecrypted >= live.pingsSent)
         #expect(live.reals.map(\.clients) == [15, 5, 10], "IOS WRR 3,1,2 over 30 clients: \(live.reals)")
-        #expect(live.setupMedianMilliseconds > 0 && live.setupP95Milliseconds >= live.setupMedianMilliseconds)
+        // Whole milliseconds from the client; a tunnel needs a DH on each end (never 0 in a debug build).
+        #expect(live.setupMedianMilliseconds >= 1 && live.setupP95Milliseconds >= live.setupMedianMilliseconds,
+                "\(live.setupMedianMilliseconds) \(live.setupP95Milliseconds)")
         let json = try InProcessSmokeTests.jsonObject(output.directory.appendingPathComponent("distribution.json"))
         #expect(Set(json.keys) == ["run", "parameters", "variants", "live"])
         let liveJSON = try #require(json["live"] as? [String: Any])

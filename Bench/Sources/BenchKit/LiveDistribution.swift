@@ -201,7 +201,7 @@ public struct LiveDistribution {
             shares.append(.init(real: real.address.description, weight: Int(real.weight), target: target, clients: count,
                                 share: placed.isEmpty ? 0 : Double(count) / Double(placed.count)))
         }
-        let setup = report.results.compactMap { $0.ikeMilliseconds.map(Double.init) }
+        let setup = report.results.compactMap { $0.ikeMilliseconds.map { Double($0) } }
         let clientsSeen = Set(ikeOn.keys).union(espOn.keys).count
         return Result(parameters: parameters, established: report.established, pingOK: report.pingOK,
                       nattTunnels: report.results.filter { $0.udpEncapsulation == true }.count,
