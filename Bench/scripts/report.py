@@ -104,9 +104,9 @@ def distribution(doc):
                      f"{live['established']}/{lp['clients']} tunnels up, {live['pingOK']} answered every ping, "
                      f"{live['nattTunnels']} NAT-T. Max deviation {live['maxDeviation'] * 100:.2f} pp, "
                      f"Jain {live['jainIndex']:.5f}. Sticky consistency (IKE SA and ESP SAs on one gateway, no SA elsewhere, "
-                     f"every ping decrypted there): {live['consistentClients']}/{live['clientsSeen']} "
+                     f"its ESP decrypted there): {live['consistentClients']}/{live['clientsSeen']} "
                      f"({pct(live['stickyConsistency'])}). Gateways decrypted {live['espDecrypted']:,} ESP packets for "
-                     f"{live['pingsSent']:,} pings. IKE setup median {live['setupMedianMilliseconds']:.0f} ms, "
+                     f"{live['pingsSent']:,} pings and dropped {live['espDroppedAtGateways']:,} (esp.* counters). IKE setup median {live['setupMedianMilliseconds']:.0f} ms, "
                      f"p95 {live['setupP95Milliseconds']:.0f} ms; client run {live['clientSeconds']:.1f} s.\n"]
     bars = [(f"{v['variant']}: {r['real']}", r["share"] * 100, g, f"(target {r['target'] * 100:.1f})")
             for g, v in enumerate(doc["variants"]) for r in v["reals"]]

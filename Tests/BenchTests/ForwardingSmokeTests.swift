@@ -65,6 +65,7 @@ struct ForwardingSmokeTests {
         #expect(live.clientsSeen == clients && live.consistentClients == clients)
         #expect(live.stickyConsistency == 1.0)
         #expect(live.pingsSent == clients * LiveDistribution.Parameters.smoke.pings && live.espDecrypted >= live.pingsSent)
+        #expect(live.espDroppedAtGateways == 0, "ESP reached a gateway without its SA or failed to decrypt")
         #expect(live.reals.map(\.clients) == [15, 5, 10], "IOS WRR 3,1,2 over 30 clients: \(live.reals)")
         // Whole milliseconds from the client; a tunnel needs a DH on each end (never 0 in a debug build).
         #expect(live.setupMedianMilliseconds >= 1 && live.setupP95Milliseconds >= live.setupMedianMilliseconds,
@@ -73,7 +74,7 @@ struct ForwardingSmokeTests {
         #expect(Set(json.keys) == ["run", "parameters", "variants", "live"])
         let liveJSON = try #require(json["live"] as? [String: Any])
         for key in ["reals", "maxDeviation", "jainIndex", "stickyConsistency", "consistentClients", "clientsSeen",
-                    "setupMedianMilliseconds", "setupP95Milliseconds", "nattTunnels", "espDecrypted"] {
+                    "setupMedianMilliseconds", "setupP95Milliseconds", "nattTunnels", "espDecrypted", "espDroppedAtGateways"] {
             #expect(liveJSON[key] != nil, "missing live.\(key)")
         }
         let left = (try? FileManager.default.contentsOfDirectory(atPath: NetworkNamespace.directory)) ?? []

@@ -316,7 +316,7 @@ public struct DistributionScenario {
                 + "\nlive: \(live.established)/\(live.parameters.clients) tunnels up, \(live.pingOK) answered every ping, "
                 + "\(live.nattTunnels) NAT-T; max dev \(Format.fixed(live.maxDeviation * 100, 2)) pp, Jain \(Format.fixed(live.jainIndex, 5)); "
                 + "\(live.consistentClients) of \(live.clientsSeen) clients with IKE and ESP SAs on one gateway "
-                + "(\(Format.percent(live.stickyConsistency))); gateways decrypted \(live.espDecrypted) ESP for \(live.pingsSent) pings; "
+                + "(\(Format.percent(live.stickyConsistency))); gateways decrypted \(live.espDecrypted) ESP for \(live.pingsSent) pings and dropped \(live.espDroppedAtGateways) (esp.*); "
                 + "IKE setup median \(Format.fixed(live.setupMedianMilliseconds, 0)) ms, p95 \(Format.fixed(live.setupP95Milliseconds, 0)) ms"
         }
         return text

@@ -35,11 +35,15 @@ public struct LiveDistribution {
         public var pingsSent: Int
         /// ESP packets the gateways decrypted on the clients' ESP SAs.
         public var espDecrypted: Int
+        /// The gateways' `esp.*` drop counters summed: ESP that reached a gateway without the
+        /// SA (a sticky failure would show here as an unknown SPI) or failed to decrypt.
+        public var espDroppedAtGateways: Int
         public var reals: [DistributionScenario.RealShare]
         /// Clients with an IKE SA on some gateway.
         public var clientsSeen: Int
         /// Clients whose IKE SA and every ESP SA sit on one gateway, with no SA of theirs on
-        /// another, and whose ESP SA there decrypted every ping the client sent.
+        /// another, and whose ESP SA there decrypted their ESP (at least one packet; a lost
+        /// ping is loss, not placement, and shows as espDecrypted < pingsSent).
         public var consistentClients: Int
         public var stickyConsistency: Double
         public var maxDeviation: Double
@@ -121,8 +125,10 @@ public struct LiveDistribution {
     private struct GatewaySAs: Decodable {
         struct IKE: Decodable { var remoteAddress: String }
         struct ESP: Decodable { var remoteAddress: String; var packetsDecrypted: UInt64 }
+        struct Drop: Decodable { var name: String; var count: UInt64 }
         var ikeSAs: [IKE]
         var ipsecSAs: [ESP]
+        var drops: [Drop]
     }
 
     public func run() throws -> Result {
@@ -173,6 +179,7 @@ public struct LiveDistribution {
 
         // Each gateway's SAs: which clients' IKE SAs and ESP SAs it holds.
         var ikeOn: [String: Set<Int>] = [:], espOn: [String: Set<Int>] = [:], decrypted: [String: UInt64] = [:]
+        var espDropped: UInt64 = 0
         for n in plan.gatewayNumbers {
             let r = try SystemCommandRunner().run([slbPath, "gateway", "show", "crypto", "ipsec", "sa", "--json",
                                                    "--control", gateways.controlPath(n)])
@@ -184,12 +191,12 @@ public struct LiveDistribution {
                 espOn[sa.remoteAddress, default: []].insert(n)
                 decrypted[sa.remoteAddress, default: 0] += sa.packetsDecrypted
             }
+            espDropped += sas.drops.filter { $0.name.hasPrefix("esp.") }.map(\.count).reduce(0, +)
         }
-        let sent = Dictionary(report.results.map { ($0.source, $0.pingsSent) }, uniquingKeysWith: +)
         var placed: [String: Int] = [:]
         for (client, ike) in ikeOn {
             guard ike.count == 1, let n = ike.first, espOn[client] == [n],
-                  decrypted[client, default: 0] >= UInt64(sent[client] ?? 0) else { continue }
+                  decrypted[client, default: 0] > 0 else { continue }
             placed[client] = n
         }
         let totalWeight = Double(reals.reduce(0) { $0 + Int($1.weight) })
@@ -206,7 +213,7 @@ public struct LiveDistribution {
         return Result(parameters: parameters, established: report.established, pingOK: report.pingOK,
                       nattTunnels: report.results.filter { $0.udpEncapsulation == true }.count,
                       pingsSent: report.results.map(\.pingsSent).reduce(0, +),
-                      espDecrypted: Int(decrypted.values.reduce(0, +)), reals: shares,
+                      espDecrypted: Int(decrypted.values.reduce(0, +)), espDroppedAtGateways: Int(espDropped), reals: shares,
                       clientsSeen: clientsSeen, consistentClients: placed.count,
                       stickyConsistency: clientsSeen == 0 ? 0 : Double(placed.count) / Double(clientsSeen),
                       maxDeviation: shares.map { abs($0.share - $0.target) }.max() ?? 0,
