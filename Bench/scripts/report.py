@@ -88,10 +88,26 @@ def distribution(doc):
             table(["variant", "real", "weight", "target", "clients", "share"], shares), ""]
     live = doc.get("live")
     if live:
-        text += [f"Live (slb run in the lab, {live['parameters']['clients']} clients, counted at the gateways): "
-                 f"{live['consistentClients']}/{live['clientsSeen']} clients on one gateway "
-                 f"({pct(live['stickyConsistency'])}), {live['received']:,} of {live['sent']:,} packets received, "
-                 f"max deviation {live['maxDeviation'] * 100:.2f} pp.\n"]
+        lp = live["parameters"]
+        if "received" in live:
+            # Results written before the live run used slb client (synthetic packets).
+            text += [f"Live (synthetic packets through slb run, {lp['clients']} clients, counted at the gateways): "
+                     f"{live['consistentClients']}/{live['clientsSeen']} clients on one gateway "
+                     f"({pct(live['stickyConsistency'])}), {live['received']:,} of {live['sent']:,} packets received, "
+                     f"max deviation {live['maxDeviation'] * 100:.2f} pp.\n"]
+        else:
+            live_rows = [[r["real"], r["weight"], pct(r["target"]), number(r["clients"]), pct(r["share"])] for r in live["reals"]]
+            text += [f"Live: {lp['clients']} `slb client` IKEv2 tunnels ({lp['pings']} pings each, {lp['concurrency']} "
+                     f"negotiations in flight) from lab client addresses through `slb run` to the lab's `slb gateway`s; "
+                     f"placement read from each gateway's `show crypto ipsec sa --json`.\n",
+                     table(["real (live)", "weight", "target", "clients", "share"], live_rows), "",
+                     f"{live['established']}/{lp['clients']} tunnels up, {live['pingOK']} answered every ping, "
+                     f"{live['nattTunnels']} NAT-T. Max deviation {live['maxDeviation'] * 100:.2f} pp, "
+                     f"Jain {live['jainIndex']:.5f}. Sticky consistency (IKE SA and ESP SAs on one gateway, no SA elsewhere, "
+                     f"its ESP decrypted there): {live['consistentClients']}/{live['clientsSeen']} "
+                     f"({pct(live['stickyConsistency'])}). Gateways decrypted {live['espDecrypted']:,} ESP packets for "
+                     f"{live['pingsSent']:,} pings and dropped {live['espDroppedAtGateways']:,} (esp.* counters). IKE setup median {live['setupMedianMilliseconds']:.0f} ms, "
+                     f"p95 {live['setupP95Milliseconds']:.0f} ms; client run {live['clientSeconds']:.1f} s.\n"]
     bars = [(f"{v['variant']}: {r['real']}", r["share"] * 100, g, f"(target {r['target'] * 100:.1f})")
             for g, v in enumerate(doc["variants"]) for r in v["reals"]]
     return "\n".join(text), bar_chart(f"Client share per real, {p['clients']:,} clients", "%", bars)

@@ -15,6 +15,22 @@ struct BenchHelperTests {
         #expect(Statistics.median(values) == expected)
     }
 
+    @Test("nearest-rank percentile", arguments: [([5.0, 1.0, 3.0, 2.0, 4.0], 95.0, 5.0), ([5.0, 1.0, 3.0, 2.0, 4.0], 50.0, 3.0),
+                                                ([7.0], 95.0, 7.0)])
+    func percentile(values: [Double], p: Double, expected: Double) {
+        #expect(Statistics.percentile(values, p) == expected)
+    }
+
+    @Test("live clients come from the lab address plan: 192.0.2.10-.254, then 198.51.100.129 and on; 350 at most, all distinct")
+    func liveSources() {
+        let all = LiveDistribution.sources(400)
+        #expect(all.count == LiveDistribution.maximumClients)
+        #expect(Set(all).count == all.count)
+        #expect(all.first?.description == "192.0.2.10" && all[safe: 244]?.description == "192.0.2.254")
+        #expect(all[safe: 245]?.description == "198.51.100.129" && all.last?.description == "198.51.100.233")
+        #expect(LiveDistribution.sources(30).count == 30)
+    }
+
     @Test("gateway counters are summed from an nft listing")
     func counters() {
         let listing = """
@@ -27,4 +43,8 @@ struct BenchHelperTests {
             """
         #expect(GatewayCounters.packets(inListing: listing) == 1234)
     }
+}
+
+extension Array {
+    fileprivate subscript(safe index: Int) -> Element? { indices.contains(index) ? self[index] : nil }
 }

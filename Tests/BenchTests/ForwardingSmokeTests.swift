@@ -49,7 +49,7 @@ struct ForwardingSmokeTests {
         #expect(!left.contains { $0.hasPrefix("vslb-b\(getpid() % 100_000)-") }, "lab namespaces left: \(left)")
     }
 
-    @Test("distribution --live --smoke: 60 lab clients through slb run; ISAKMP, NAT-T and ESP of each client reach one gateway; shares follow 3:1:2")
+    @Test("distribution --live --smoke: 30 slb client tunnels through slb run; every tunnel pings; at the gateways each client's IKE SA and ESP SA sit on one gateway (100 %) and the shares follow 3:1:2; the lab is gone afterwards")
     func live() throws {
         let output = InProcessSmokeTests.temporaryOutput("live")
         defer { try? FileManager.default.removeItem(at: output.directory) }
@@ -60,11 +60,24 @@ struct ForwardingSmokeTests {
         scenario.live = try LiveDistribution(parameters: .smoke, farmText: try String(contentsOfFile: farm, encoding: .utf8),
                                              configuration: configuration, slbPath: try #require(BuiltSLB.path), output: output)
         let live = try #require(try scenario.run().live)
-        #expect(live.sent > 0 && live.received > 0)
-        #expect(live.clientsSeen == LiveDistribution.Parameters.smoke.clients)
+        let clients = LiveDistribution.Parameters.smoke.clients
+        #expect(live.established == clients && live.pingOK == clients, "\(live)")
+        #expect(live.clientsSeen == clients && live.consistentClients == clients)
         #expect(live.stickyConsistency == 1.0)
-        #expect(live.reals.map(\.clients) == [30, 10, 20], "IOS WRR 3,1,2 over 60 clients: \(live.reals)")
+        #expect(live.pingsSent == clients * LiveDistribution.Parameters.smoke.pings && live.espDecrypted >= live.pingsSent)
+        #expect(live.espDroppedAtGateways == 0, "ESP reached a gateway without its SA or failed to decrypt")
+        #expect(live.reals.map(\.clients) == [15, 5, 10], "IOS WRR 3,1,2 over 30 clients: \(live.reals)")
+        // Whole milliseconds from the client; a tunnel needs a DH on each end (never 0 in a debug build).
+        #expect(live.setupMedianMilliseconds >= 1 && live.setupP95Milliseconds >= live.setupMedianMilliseconds,
+                "\(live.setupMedianMilliseconds) \(live.setupP95Milliseconds)")
         let json = try InProcessSmokeTests.jsonObject(output.directory.appendingPathComponent("distribution.json"))
         #expect(Set(json.keys) == ["run", "parameters", "variants", "live"])
+        let liveJSON = try #require(json["live"] as? [String: Any])
+        for key in ["reals", "maxDeviation", "jainIndex", "stickyConsistency", "consistentClients", "clientsSeen",
+                    "setupMedianMilliseconds", "setupP95Milliseconds", "nattTunnels", "espDecrypted", "espDroppedAtGateways"] {
+            #expect(liveJSON[key] != nil, "missing live.\(key)")
+        }
+        let left = (try? FileManager.default.contentsOfDirectory(atPath: NetworkNamespace.directory)) ?? []
+        #expect(!left.contains { $0.hasPrefix("vslb-l\(getpid() % 100_000)-") }, "lab namespaces left: \(left)")
     }
 }

@@ -72,7 +72,7 @@ public struct DistributionScenario {
         public var run: RunInfo
         public var parameters: Parameters
         public var variants: [VariantResult]
-        /// `--live`: the configured farm through `slb run` in the lab, counted at the gateways.
+        /// `--live`: `slb client` tunnels through `slb run` in the lab, placement read at the gateways.
         public var live: LiveDistribution.Result?
     }
 
@@ -308,13 +308,16 @@ public struct DistributionScenario {
         }
         var text = table.text + "\n\n" + shares.text
         if let live = document.live {
-            var liveTable = TextTable(["live (slb run, lab)", "weight", "target", "clients", "share"])
+            var liveTable = TextTable(["live (slb client → slb run → slb gateway)", "weight", "target", "clients", "share"])
             for r in live.reals {
                 liveTable.add([r.real, "\(r.weight)", Format.percent(r.target), Format.grouped(r.clients), Format.percent(r.share)])
             }
-            text += "\n\n" + liveTable.text + "\nlive: \(live.clientsSeen) clients seen at the gateways, "
-                + "\(live.consistentClients) on one gateway (\(Format.percent(live.stickyConsistency))), "
-                + "\(live.received) of \(live.sent) packets received"
+            text += "\n\n" + liveTable.text
+                + "\nlive: \(live.established)/\(live.parameters.clients) tunnels up, \(live.pingOK) answered every ping, "
+                + "\(live.nattTunnels) NAT-T; max dev \(Format.fixed(live.maxDeviation * 100, 2)) pp, Jain \(Format.fixed(live.jainIndex, 5)); "
+                + "\(live.consistentClients) of \(live.clientsSeen) clients with IKE and ESP SAs on one gateway "
+                + "(\(Format.percent(live.stickyConsistency))); gateways decrypted \(live.espDecrypted) ESP for \(live.pingsSent) pings and dropped \(live.espDroppedAtGateways) (esp.*); "
+                + "IKE setup median \(Format.fixed(live.setupMedianMilliseconds, 0)) ms, p95 \(Format.fixed(live.setupP95Milliseconds, 0)) ms"
         }
         return text
     }

@@ -7,6 +7,14 @@ public enum Statistics {
         return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
     }
 
+    /// Nearest-rank percentile (p in 0...100) of the finite values; NaN when there are none.
+    public static func percentile(_ values: [Double], _ p: Double) -> Double {
+        let sorted = values.filter(\.isFinite).sorted()
+        guard !sorted.isEmpty else { return .nan }
+        let rank = Int((p / 100 * Double(sorted.count)).rounded(.up))
+        return sorted[min(max(rank, 1), sorted.count) - 1]
+    }
+
     /// Jain's fairness index (R. Jain, D. Chiu, W. Hawe, DEC-TR-301, 1984): (Σx)² / (n·Σx²),
     /// 1 when every x is equal, 1/n when one takes all. Applied to share/target per real, so a
     /// weighted split that matches its weights scores 1.

@@ -36,7 +36,7 @@ struct Distribution: ParsableCommand {
     @OptionGroup var common: Common
     @Option(help: "Clients (default 100,000; smoke 2,000).") var clients: Int?
     @Option(help: "Population seed.") var seed: UInt64?
-    @Flag(help: "Also send real traffic from up to 350 lab clients through slb run (root).") var live = false
+    @Flag(help: "Also run real IKEv2 tunnels (slb client) from 350 lab clients (smoke: 30) through slb run to the lab's slb gateways (root).") var live = false
     @Option(help: "The slb binary for --live (default: next to slb-bench).") var slb: String?
 
     func run() throws {
