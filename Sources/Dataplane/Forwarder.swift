@@ -1,34 +1,75 @@
 import SLBCore
 import SLBWire
 
-/// Dispatched-mode forwarding of one received batch, in place:
+/// Forwarding of one received batch, in place:
 /// complete an offloaded checksum → parse → (later fragment: fragment table) → `Engine.decide`
-/// → next-hop MAC of the chosen real, TTL − 1 → transmit batch.
+/// → TTL − 1, next-hop MAC of the chosen real (dispatched mode) or also destination VIP → real
+/// address/port (directed mode, `nat server`) → transmit batch. Directed-mode replies come back
+/// through `processReplies` (Forwarder+Replies.swift); ICMP to a VIP is Forwarder+ICMP.swift.
 ///
 /// Single-threaded: the forwarding thread owns it (and the engine). No allocation per packet
 /// on the established-flow path; held fragments are copied (rare slow path, SLBWire).
 public final class Forwarder {
-    public let engine: Engine
+    public private(set) var engine: Engine
     /// The transmit interface's MAC: the new source MAC of forwarded frames.
     public let sourceMAC: MACAddress
-    public private(set) var counters = ForwarderCounters()
+    /// The public interface's MAC: the source of directed-mode replies and echo answers.
+    public let publicMAC: MACAddress?
+    public internal(set) var counters = ForwarderCounters()
     private var fragments = FragmentTable<RealID>()
     /// Per real (engine order): how to rewrite, and its MAC once resolved.
-    private let forwarding: [Forwarding]
+    var forwarding: [Forwarding]
     private var neighbours: [MACAddress?]
+    /// Directed mode: real → (VIP, virtual port) for replies.
+    public internal(set) var replies: DirectedReplyMap
+    /// Directed mode: the previous hop's MAC per client, learned from the client's frames, so a
+    /// reply goes back the way the request came without an ARP round trip per client.
+    var clientMACs: [IPv4Address: MACAddress] = [:]
+    /// The public side's neighbour table (fallback for clients not learned).
+    var publicNeighbours: [IPv4Address: MACAddress] = [:]
+    /// VIPs with at least one OPERATIONAL vserver: ICMP echo to them is answered.
+    var answeringVIPs: Set<IPv4Address> = []
+    /// Frames for the public side built on the slow path (echo answers), sent by `sendAnswers`.
+    var answers: [[UInt8]] = []
+    /// ICMP error lookups left in the current second (they scan the client's connections).
+    var icmpErrorBudget = Forwarder.icmpErrorLookupsPerSecond
     /// Reals whose MAC was missing since the last refresh: resolve them.
     public private(set) var unresolved: Set<RealID> = []
     private let outgoing: UnsafeMutableBufferPointer<Frame>
+    var outgoingBuffer: UnsafeMutableBufferPointer<Frame> { outgoing }
 
-    public init(engine: Engine, sourceMAC: MACAddress, batchLimit: Int) {
+    /// Bounds the learned client MACs (a client flood must not grow memory without limit):
+    /// when full the table is cleared and relearned from the next packets.
+    static let clientMACLimit = 1 << 16
+    static let icmpErrorLookupsPerSecond = 200
+
+    public init(engine: Engine, sourceMAC: MACAddress, batchLimit: Int, publicMAC: MACAddress? = nil) {
         self.engine = engine
         self.sourceMAC = sourceMAC
+        self.publicMAC = publicMAC
+        replies = DirectedReplyMap(configuration: engine.configuration)
         forwarding = engine.probeTargets.map { engine.forwarding(for: $0.real) }
         neighbours = Array(repeating: nil, count: forwarding.count)
         outgoing = .allocate(capacity: max(batchLimit, 1))
     }
 
     deinit { outgoing.deallocate() }
+
+    /// Re-reads the per-real forwarding from the engine (after an in-place reconfiguration).
+    /// Resolved MACs are kept for addresses that stay; the rest resolve on the next refresh.
+    public func refreshForwarding() {
+        let old = Dictionary(zip(forwarding.map(\.address), neighbours), uniquingKeysWith: { first, _ in first })
+        forwarding = engine.probeTargets.map { engine.forwarding(for: $0.real) }
+        neighbours = forwarding.map { old[$0.address] ?? nil }
+        unresolved.removeAll(keepingCapacity: true)
+        replies = DirectedReplyMap(configuration: engine.configuration)
+    }
+
+    /// Forwards with another engine from now on (a reload that builds a new one).
+    public func replaceEngine(_ engine: Engine) {
+        self.engine = engine
+        refreshForwarding()
+    }
 
     /// The reals' addresses, in engine order (what to look up in the neighbour table).
     public var realAddresses: [IPv4Address] { forwarding.map(\.address) }
@@ -64,6 +105,9 @@ public final class Forwarder {
         counters.sendDropped += UInt64(count - sent)
     }
 
+    /// Installs the public side's neighbours (clients or their routers; directed-mode replies).
+    public func updatePublicNeighbours(_ table: [IPv4Address: MACAddress]) { publicNeighbours = table }
+
     /// True when the frame was rewritten for a real and should be sent.
     func handle(_ frame: UnsafeMutableRawBufferPointer, checksum: ChecksumState, now: MonotonicTime) -> Bool {
         guard case .ipv4(var packet) = PacketView.parse(UnsafeRawBufferPointer(frame)) else {
@@ -92,6 +136,9 @@ public final class Forwarder {
             return false
         }
 
+        if case .icmp(let icmp) = packet.transport {
+            return handleICMP(frame, &packet, icmp, now: now)
+        }
         let flow = Flow(ipProtocol: packet.ipProtocol, client: packet.source, clientPort: packet.sourcePort,
                         vip: packet.destination, vipPort: packet.destinationPort)
         switch engine.decide(flow, now: now) {
@@ -144,13 +191,10 @@ public final class Forwarder {
         }
     }
 
-    private func rewrite(_ frame: UnsafeMutableRawBufferPointer, _ packet: inout ParsedPacket, for real: RealID) -> Bool {
+    func rewrite(_ frame: UnsafeMutableRawBufferPointer, _ packet: inout ParsedPacket, for real: RealID,
+                 quotedPort: UInt16? = nil) -> Bool {
         let index = Int(real.index)
         guard index >= 0, index < forwarding.count else { return false }
-        guard case .dispatched = forwarding[index].mode else {
-            counters.directedUnsupported += 1
-            return false
-        }
         guard let mac = neighbours[index] else {
             counters.noNeighbour += 1
             unresolved.insert(real)
@@ -160,7 +204,48 @@ public final class Forwarder {
             counters.ttlExpired += 1
             return false
         }
+        if case .directed(let port) = forwarding[index].mode {
+            let address = forwarding[index].address
+            learnClientMAC(packet)
+            var failed: PacketDropReason?
+            switch packet.transport {
+            case .udp, .tcp:
+                failed = PacketRewrite.rewriteDestination(in: frame, packet: &packet, address: address, port: port)
+            case .icmp:
+                // An error about a datagram the VIP sent: the quoted source is the VIP too
+                // (RFC 5508 §4.2); the real must recognise its own datagram.
+                failed = PacketRewrite.rewriteDestination(in: frame, packet: &packet, address: address)
+                    ?? PacketRewrite.rewriteQuotedSource(in: frame, packet: &packet, address: address, port: quotedPort)
+            case .esp, .laterFragment, .other:
+                failed = PacketRewrite.rewriteDestination(in: frame, packet: &packet, address: address)
+            }
+            if failed != nil {
+                counters.directedUnsupported += 1
+                return false
+            }
+            counters.directed += 1
+        }
         return PacketRewrite.setMACs(in: frame, destination: mac, source: sourceMAC)
+    }
+
+    @inline(__always)
+    private func learnClientMAC(_ packet: ParsedPacket) {
+        let client = packet.source
+        let mac = packet.ethernet.source
+        if clientMACs[client] != mac {
+            if clientMACs.count >= Forwarder.clientMACLimit { clientMACs.removeAll(keepingCapacity: true) }
+            clientMACs[client] = mac
+        }
+    }
+
+    /// Which real index serves `address` (first in engine order), for ICMP errors.
+    func realID(address: IPv4Address, port: UInt16?) -> RealID? {
+        var fallback: RealID?
+        for index in forwarding.indices where forwarding[index].address == address {
+            if case .directed(let realPort) = forwarding[index].mode, realPort != port { fallback = fallback ?? forwarding[index].real; continue }
+            return forwarding[index].real
+        }
+        return fallback
     }
 
     /// Idle fragment state goes; call about once a second with `Engine.expire`.

@@ -15,8 +15,24 @@ public struct ForwarderCounters: Hashable, Sendable, CustomStringConvertible {
     public var noNeighbour: UInt64 = 0
     /// RFC 1812 §5.3.1: TTL ≤ 1 on arrival.
     public var ttlExpired: UInt64 = 0
-    /// Directed mode (`nat server`) is not implemented by this forwarder.
+    /// Directed mode (`nat server`): frames whose destination was rewritten to the real.
+    public var directed: UInt64 = 0
+    /// Directed mode: a rewrite refused the frame (its parse no longer fitted; a bug if seen).
     public var directedUnsupported: UInt64 = 0
+    /// Directed mode, real → client, received on the inside interface.
+    public var repliesReceived: UInt64 = 0
+    /// … translated back to the VIP and sent to the client.
+    public var repliesForwarded: UInt64 = 0
+    /// … from a real/port no directed vserver maps (the filter admitted it; dropped).
+    public var repliesUnmatched: UInt64 = 0
+    /// … for a client whose MAC is neither learned nor in the public neighbour table.
+    public var repliesNoNeighbour: UInt64 = 0
+    /// ICMP echo requests to a VIP answered (a vserver on it OPERATIONAL) / not answered.
+    public var echoAnswered: UInt64 = 0
+    public var echoIgnored: UInt64 = 0
+    /// ICMP errors about a known connection sent to its real / about nothing known (dropped).
+    public var icmpErrorsForwarded: UInt64 = 0
+    public var icmpErrorsUnmatched: UInt64 = 0
     public var fragmentsHeld: UInt64 = 0
     public var fragmentsReleased: UInt64 = 0
     public var fragmentsDropped: UInt64 = 0
@@ -28,7 +44,10 @@ public struct ForwarderCounters: Hashable, Sendable, CustomStringConvertible {
     public var description: String {
         "received \(received) forwarded \(forwarded) malformed \(malformed) not-unicast \(notUnicast) engine-dropped \(engineDropped) "
             + "passed \(passed) no-neighbour \(noNeighbour) ttl-expired \(ttlExpired) "
-            + "directed-unsupported \(directedUnsupported) fragments-held \(fragmentsHeld) "
+            + "directed \(directed) directed-unsupported \(directedUnsupported) replies-received \(repliesReceived) "
+            + "replies-forwarded \(repliesForwarded) replies-unmatched \(repliesUnmatched) replies-no-neighbour \(repliesNoNeighbour) "
+            + "echo-answered \(echoAnswered) echo-ignored \(echoIgnored) icmp-errors-forwarded \(icmpErrorsForwarded) "
+            + "icmp-errors-unmatched \(icmpErrorsUnmatched) fragments-held \(fragmentsHeld) "
             + "fragments-released \(fragmentsReleased) fragments-dropped \(fragmentsDropped) "
             + "checksums-completed \(checksumsCompleted) send-dropped \(sendDropped)"
     }

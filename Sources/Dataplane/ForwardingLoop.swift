@@ -20,11 +20,19 @@ public final class ForwardingLoop<RX: PacketIO, TX: PacketIO>: @unchecked Sendab
     let transmit: TX
     let prober: PingProber?
     let neighbourDevice: String
+    /// The public interface, whose neighbour table backs directed-mode replies.
+    let publicDevice: String?
     let log: @Sendable (String) -> Void
+    let events: EventLog
     /// Renders the engine's state for a report (the executable passes SLBShow's IOS tables).
     let describe: (@Sendable (SLBSnapshot) -> String)?
 
+    /// Called once per iteration on the forwarding thread; set before `start()`.
+    public var hooks: [any ForwardingLoopHook]
+    private lazy var control = ForwardingLoopControl(forwarder: forwarder) { [unowned self] now in report(now: now) }
+
     private let stopRequested = Atomic<Bool>(false)
+    private let refreshRequested = Atomic<Bool>(false)
     private let reportRequested = Atomic<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
     private var failure: (any Error)?
@@ -35,7 +43,10 @@ public final class ForwardingLoop<RX: PacketIO, TX: PacketIO>: @unchecked Sendab
 
     /// `log` is called on the forwarding thread: events (`slb.real.down` ...) and reports.
     public init(forwarder: Forwarder, receive: RX, transmit: TX, prober: PingProber?, neighbourDevice: String,
-                describe: (@Sendable (SLBSnapshot) -> String)? = nil, log: @escaping @Sendable (String) -> Void) {
+                publicDevice: String? = nil, describe: (@Sendable (SLBSnapshot) -> String)? = nil,
+                hooks: [any ForwardingLoopHook] = [], log: @escaping @Sendable (String) -> Void) {
+        self.hooks = hooks
+        self.publicDevice = publicDevice
         self.describe = describe
         self.forwarder = forwarder
         self.receive = receive
@@ -43,6 +54,7 @@ public final class ForwardingLoop<RX: PacketIO, TX: PacketIO>: @unchecked Sendab
         self.prober = prober
         self.neighbourDevice = neighbourDevice
         self.log = log
+        events = EventLog(write: log)
     }
 
     public func start() {
@@ -56,6 +68,8 @@ public final class ForwardingLoop<RX: PacketIO, TX: PacketIO>: @unchecked Sendab
 
     public func stop() { stopRequested.store(true, ordering: .releasing) }
     public func requestReport() { reportRequested.store(true, ordering: .releasing) }
+    /// Any thread: rebuild the forwarding table from the engine at the next iteration.
+    public func requestForwardingRefresh() { refreshRequested.store(true, ordering: .releasing) }
 
     /// Waits for the thread to end; rethrows what ended it, if anything did.
     public func wait() throws {
@@ -64,20 +78,33 @@ public final class ForwardingLoop<RX: PacketIO, TX: PacketIO>: @unchecked Sendab
     }
 
     func run() throws {
-        let engine = forwarder.engine
         var nextSecond = Clock.now
         var lastNeighbourRead = MonotonicTime.zero
         refreshNeighbours()
         var descriptors: [pollfd] = []
         if let fd = receive.pollDescriptor { descriptors.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0)) }
         if let prober { descriptors.append(pollfd(fd: prober.descriptor, events: Int16(POLLIN), revents: 0)) }
+        // Directed mode: replies from the reals arrive on the inside interface (`transmit`).
+        let insideReceives = transmit.pollDescriptor != nil && !forwarder.replies.isEmpty
+        if insideReceives, let fd = transmit.pollDescriptor, fd != receive.pollDescriptor {
+            descriptors.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0))
+        }
+        forwarder.updateAnsweringVIPs(now: Clock.now)
 
         while !stopRequested.load(ordering: .acquiring) {
             var now = Clock.now
+            let engine = forwarder.engine
             let received = try receive.receive { frames in
                 try forwarder.process(frames, now: now, transmit: transmit)
             }
             try forwarder.sendReleasedFragments(now: now, transmit: transmit)
+            var replies = 0
+            if insideReceives {
+                replies = try transmit.receive { frames in
+                    try forwarder.processReplies(frames, now: now, transmit: receive)
+                }
+            }
+            try forwarder.sendAnswers(transmit: receive)
             if received > 0 {
                 if firstBatch == nil { firstBatch = now }
                 lastBatch = now
@@ -90,7 +117,7 @@ public final class ForwardingLoop<RX: PacketIO, TX: PacketIO>: @unchecked Sendab
                 for result in probeResults {
                     for event in engine.probeResult(real: result.real, probe: result.probe, success: result.success,
                                                     rtt: result.rtt, now: now) {
-                        log(line(for: event))
+                        record(event, now)
                     }
                 }
             }
@@ -103,16 +130,19 @@ public final class ForwardingLoop<RX: PacketIO, TX: PacketIO>: @unchecked Sendab
                 lastNeighbourRead = now
             }
             if now >= nextSecond {
-                for event in engine.expire(now: now) { log(line(for: event)) }
+                for event in engine.expire(now: now) { record(event, now) }
                 forwarder.expireFragments(now: now)
+                forwarder.updateAnsweringVIPs(now: now)
                 refreshNeighbours()
                 receive.refreshKernelStatistics()
                 nextSecond = now + .seconds(1)
             }
-            for event in engine.takeEvents() { log(line(for: event)) }
+            for event in engine.takeEvents() { record(event, now) }
+            for hook in hooks { hook.loopIteration(engine: forwarder.engine, now: now, control: control) }
+            if refreshRequested.exchange(false, ordering: .acquiringAndReleasing) { forwarder.refreshForwarding() }
             if reportRequested.exchange(false, ordering: .acquiringAndReleasing) { log(report(now: now)) }
 
-            if received == 0 {
+            if received == 0 && replies == 0 {
                 now = Clock.now
                 var sleep = ForwardingLoop.maximumSleep
                 if let due = prober?.nextDeadline { sleep = min(sleep, due - now) }
@@ -132,15 +162,14 @@ public final class ForwardingLoop<RX: PacketIO, TX: PacketIO>: @unchecked Sendab
     private func refreshNeighbours() {
         guard let text = try? String(contentsOfFile: NeighbourTable.procPath, encoding: .utf8) else { return }
         forwarder.updateNeighbours(NeighbourTable.parse(text, device: neighbourDevice))
+        if let publicDevice, !forwarder.replies.isEmpty {
+            forwarder.updatePublicNeighbours(NeighbourTable.parse(text, device: publicDevice))
+        }
     }
 
-    func line(for event: EngineEvent) -> String {
-        switch event {
-        case .realDown(_, let address, let farm, let reason, _): "\(event.name) real=\(address) farm=\(farm) reason=\(reason)"
-        case .realUp(_, let address, let farm, _): "\(event.name) real=\(address) farm=\(farm)"
-        case .purge(_, let address, let farm, let connections, _): "\(event.name) real=\(address) farm=\(farm) connections=\(connections)"
-        case .farmNoReal(let farm, let vserver, _): "\(event.name) farm=\(farm) vserver=\(vserver)"
-        }
+    private func record(_ event: EngineEvent, _ now: MonotonicTime) {
+        events.record(event)
+        for hook in hooks { hook.engineEvent(event, now: now) }
     }
 
     /// Counters of the forwarder and the backends, and each real's state.
@@ -149,6 +178,9 @@ public final class ForwardingLoop<RX: PacketIO, TX: PacketIO>: @unchecked Sendab
         var lines = ["slb.dataplane.counters \(forwarder.counters)",
                      "slb.dataplane.receive received=\(receive.statistics.received) skipped=\(receive.statistics.skipped) kernel-dropped=\(receive.statistics.kernelDropped)",
                      "slb.dataplane.transmit sent=\(transmit.statistics.sent) send-dropped=\(transmit.statistics.sendDropped)"]
+        if !forwarder.replies.isEmpty {
+            lines.append("slb.dataplane.replies received=\(transmit.statistics.received) kernel-dropped=\(transmit.statistics.kernelDropped) sent=\(receive.statistics.sent)")
+        }
         if let firstBatch, lastBatch > firstBatch {
             let window = lastBatch - firstBatch
             let rate = Double(receive.statistics.received) / (Double(window.nanoseconds) / 1e9)

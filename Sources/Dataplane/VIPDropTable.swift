@@ -14,7 +14,7 @@ public enum VIPDropTable {
 
     /// The ruleset text for `nft -f -`. Declaring then deleting the table first makes the load
     /// one atomic replace, so a table left by a crashed run never doubles the rules.
-    public static func script(for vservers: [VirtualServer]) -> String {
+    public static func script(for vservers: [VirtualServer], replies: DirectedReplyMap? = nil) -> String {
         var rules: [String] = []
         var seen: Set<String> = []
         for vserver in vservers {
@@ -27,9 +27,18 @@ public enum VIPDropTable {
             case .esp: match = "ip protocol esp"
             }
             for rule in ["ip daddr \(destination) \(match) drop",
+                         // ICMP to the VIP is answered/forwarded by the forwarder (Forwarder+ICMP).
+                         "ip daddr \(destination) ip protocol icmp drop",
                          // Later fragments carry no UDP header (RFC 791 §3.2): the VIPFilter admits them.
                          "ip daddr \(destination) ip frag-off & 0x1fff != 0 drop"] where seen.insert(rule).inserted {
                 rules.append(rule)
+            }
+        }
+        // Directed mode: the reals' replies are translated by the forwarder; the kernel must not
+        // also route them to the client with the real's address.
+        for real in replies?.reals ?? [] {
+            for match in ReplyFilter.nftMatches(replies?.services[real] ?? []) {
+                rules.append("ip saddr \(real) \(match) drop")
             }
         }
         var lines = ["table \(family) \(name)", "delete table \(family) \(name)", "table \(family) \(name) {",
@@ -44,8 +53,8 @@ public enum VIPDropTable {
         public var description: String { "nft: \(message)" }
     }
 
-    public static func install(_ vservers: [VirtualServer]) throws {
-        try nft(["-f", "-"], input: script(for: vservers))
+    public static func install(_ vservers: [VirtualServer], replies: DirectedReplyMap? = nil) throws {
+        try nft(["-f", "-"], input: script(for: vservers, replies: replies))
     }
 
     /// Removes the table; a missing table is fine (idempotent).

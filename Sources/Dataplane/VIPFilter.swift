@@ -6,7 +6,7 @@ import SLBWire
 /// fragments to a VIP (they carry no UDP header, RFC 791 §3.2, so a port test would miss them;
 /// the fragment table maps them to the first fragment's real).
 ///
-/// `ip and dst host 203.0.113.100 and (udp dst port 500 or udp dst port 4500 or ip proto 50 or ip[6:2] & 0x1fff != 0)`
+/// `ip and dst host 203.0.113.100 and (udp dst port 500 or udp dst port 4500 or ip proto 50 or icmp or ip[6:2] & 0x1fff != 0)`
 public enum VIPFilter {
     /// The expression for `vservers` (all of them, in service or not: the engine answers
     /// `.pass` for those out of service, which the loop counts). nil when there are none, so
@@ -35,6 +35,8 @@ public enum VIPFilter {
             tests += ports.map { "udp dst port \($0)" }
         }
         if services.contains(.esp) { tests.append("ip proto 50") }
+        // Echo to the VIP is answered, errors about a connection go to its real (Forwarder+ICMP).
+        tests.append("icmp")
         tests.append("ip[6:2] & 0x1fff != 0")
         return "ip and \(destination) and (\(tests.joined(separator: " or ")))"
     }

@@ -80,6 +80,7 @@ public struct LabController: Sendable {
         }
         for name in names { try deleteNamespace(name) }
         for process in state?.processes ?? [] { process.terminate() }
+        try? FileManager.default.removeItem(atPath: store.gatewayDirectory(for: id))  // LabGateways' PSK, sockets, logs
         let left = try namespaces(withPrefix: id.namespacePrefix)
         guard left.isEmpty else { throw LabError.leftOver(id, left) }
         store.remove(id)

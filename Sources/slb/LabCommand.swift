@@ -46,6 +46,10 @@ struct LabCommand: ParsableCommand {
         @Flag(help: "Print the commands instead of running them.")
         var dryRun = false
 
+        @Flag(name: .customLong("gateways-run"), inversion: .prefixedNo,
+              help: "Start `slb gateway` in every gateway namespace (lab PSK, a pool each); see LabGatewaysCommand.swift.")
+        var gatewaysRun = true
+
         func validate() throws {
             if let duration, LabDuration.seconds(duration) == nil {
                 throw ValidationError("--for: a duration of 1s...\(LabDuration.maximumSeconds)s, like 90, 30s, 5m or 1h")
@@ -56,6 +60,7 @@ struct LabCommand: ParsableCommand {
             let plan = try LabPlan(id: try options.labID(), gatewayCount: gateways)
             if dryRun {
                 for step in plan.steps { print(step.argv.joined(separator: " ")) }
+                if gatewaysRun { printGatewayCommands(plan) }
                 return
             }
             let controller = options.controller
@@ -68,6 +73,7 @@ struct LabCommand: ParsableCommand {
                 print("  gateway \(plan.gatewayNamespace(n)): \(plan.gatewayAddress(n).map(String.init(describing:)) ?? "?"), VIP 203.0.113.100 on lo")
             }
             print("  run the SLB: ip netns exec \(plan.slbNamespace) slb run FILE   (public brc, inside brg)")
+            if gatewaysRun { try startGateways(plan, controller) }
             guard let hold else { return }
             print("holding for \(hold) s (Ctrl-C to end early)")
             waitForSignalOrTimeout(seconds: hold)

@@ -13,13 +13,14 @@ import Glibc
 
 /// `slb run FILE`: the load balancer. VIP packets are read on the public interface (BPF filter
 /// from the vservers), the engine picks a real, the frame leaves on the inside interface with
-/// the real's MAC (dispatched mode). The host kernel is told to drop VIP traffic (nftables
-/// table `ip vpnslb`, removed at exit). Events and counters go to standard error; SIGUSR1
-/// prints a report.
+/// the real's MAC (dispatched mode) or also the real's address (directed mode, `nat server`,
+/// whose replies are read on the inside interface and sent back to the client from the VIP).
+/// The host kernel is told to drop that traffic (nftables table `ip vpnslb`, removed at exit).
+/// Events and counters go to standard error; SIGUSR1 prints a report.
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Run the load balancer on a configuration (dispatched mode).",
+        abstract: "Run the load balancer on a configuration (dispatched and directed mode).",
         discussion: "In the lab: ip netns exec vslb-lab-slb slb run Farms/three-gateways.cfg")
 
     enum Backend: String, ExpressibleByArgument, CaseIterable {
@@ -42,6 +43,9 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("for"), help: "Stop after DURATION seconds (90, 30s, 5m).")
     var duration: String?
 
+    @Option(name: .customLong("report-json"), help: "On SIGUSR1 also write the engine snapshot (connections included) to FILE as JSON.")
+    var reportJSON: String?
+
     func run() throws {
         let text: String
         do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
@@ -59,43 +63,58 @@ struct RunCommand: ParsableCommand {
         let engine = Engine(configuration: configuration)
         let filter = try VIPFilter.expression(for: configuration.vservers).map(BPFProgram.init(compiling:)) ?? .rejectAll
         let mac = try RunCommand.macAddress(of: insideInterface)
+        let publicMAC = try RunCommand.macAddress(of: publicInterface)
+        let replies = DirectedReplyMap(configuration: configuration)
+        for ambiguity in replies.ambiguities { log("slb.run.directed.ambiguous \(ambiguity)") }
+        let replyFilter = try ReplyFilter.expression(for: replies).map(BPFProgram.init(compiling:))
         let now = Dataplane.Clock.now
         let targets = engine.probeTargets.filter { !$0.probes.isEmpty }
         let prober = PingProber(targets: engine.probeTargets, socket: try ICMPEcho(), now: now)
         for probe in prober.unsupported { log("slb.probe.unsupported \(probe): only ping probes run; the real is not probed") }
 
-        try VIPDropTable.install(configuration.vservers)
+        try VIPDropTable.install(configuration.vservers, replies: replies)
         defer { VIPDropTable.remove() }
 
         switch backend {
         case .packetSocket:
             let rx = try PacketSocketIO(.init(interface: publicInterface, filter: filter))
-            let tx = try PacketSocketIO(.init(interface: insideInterface, filter: nil))
-            try serve(engine: engine, rx: rx, tx: tx, mac: mac, prober: prober, filter: filter, seconds: seconds, probed: targets.count)
+            let tx = try PacketSocketIO(.init(interface: insideInterface, filter: replyFilter))
+            try serve(engine: engine, rx: rx, tx: tx, mac: mac, publicMAC: publicMAC, prober: prober, filter: filter, seconds: seconds, probed: targets.count)
         case .pcap:
             let rx = try PcapIO(.init(interface: publicInterface, filter: filter))
-            let tx = try PcapIO(.init(interface: insideInterface, filter: nil))
-            try serve(engine: engine, rx: rx, tx: tx, mac: mac, prober: prober, filter: filter, seconds: seconds, probed: targets.count)
+            let tx = try PcapIO(.init(interface: insideInterface, filter: replyFilter))
+            try serve(engine: engine, rx: rx, tx: tx, mac: mac, publicMAC: publicMAC, prober: prober, filter: filter, seconds: seconds, probed: targets.count)
         }
     }
 
-    private func serve<RX: PacketIO, TX: PacketIO>(engine: Engine, rx: RX, tx: TX, mac: MACAddress, prober: PingProber,
+    private func serve<RX: PacketIO, TX: PacketIO>(engine: Engine, rx: RX, tx: TX, mac: MACAddress, publicMAC: MACAddress, prober: PingProber,
                                                    filter: BPFProgram, seconds: Int?, probed: Int) throws {
-        let forwarder = Forwarder(engine: engine, sourceMAC: mac, batchLimit: rx.batchLimit)
+        let forwarder = Forwarder(engine: engine, sourceMAC: mac, batchLimit: rx.batchLimit, publicMAC: publicMAC)
         let loop = ForwardingLoop(forwarder: forwarder, receive: rx, transmit: tx, prober: prober,
-                                  neighbourDevice: insideInterface, describe: RunCommand.showTables, log: { log($0) })
+                                  neighbourDevice: insideInterface, publicDevice: publicInterface,
+                                  describe: RunCommand.showTables, log: { log($0) })
+        let snapshotHook = reportJSON.map(SnapshotFileHook.init(path:))
+        if let snapshotHook { loop.hooks.append(snapshotHook) }
         let stop = DispatchSemaphore(value: 0)
         var sources: [any DispatchSourceSignal] = []
         for sig in [SIGINT, SIGTERM, SIGUSR1] {
             signal(sig, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler { if sig == SIGUSR1 { loop.requestReport() } else { stop.signal() } }
+            source.setEventHandler {
+                if sig == SIGUSR1 {
+                    loop.requestReport()
+                    snapshotHook?.request()
+                } else {
+                    stop.signal()
+                }
+            }
             source.resume()
             sources.append(source)
         }
         loop.start()
         log("slb.run.ready public=\(publicInterface) inside=\(insideInterface) backend=\(backend.rawValue) "
-            + "reals=\(engine.probeTargets.count) probed=\(probed) filter=\"\(filter.expression)\"")
+            + "reals=\(engine.probeTargets.count) probed=\(probed) filter=\"\(filter.expression)\""
+            + (forwarder.replies.isEmpty ? "" : " reply-filter=\"\(ReplyFilter.expression(for: forwarder.replies) ?? "")\""))
         if let seconds { _ = stop.wait(timeout: .now() + .seconds(seconds)) } else { stop.wait() }
         loop.stop()
         try loop.wait()

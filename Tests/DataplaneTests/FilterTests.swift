@@ -13,13 +13,13 @@ struct FilterTests {
     ]
 
     @Test("expressions", arguments: [
-        (natt, "ip and dst host 203.0.113.100 and (udp dst port 500 or udp dst port 4500 or ip proto 50 or ip[6:2] & 0x1fff != 0)"),
+        (natt, "ip and dst host 203.0.113.100 and (udp dst port 500 or udp dst port 4500 or ip proto 50 or icmp or ip[6:2] & 0x1fff != 0)"),
         ([VirtualServer(name: "A", address: IPv4Address(203, 0, 113, 7), service: .udp(port: nil)),
           VirtualServer(name: "B", address: IPv4Address(203, 0, 113, 7), service: .udp(port: 500))],
-         "ip and dst host 203.0.113.7 and (udp or ip[6:2] & 0x1fff != 0)"),
+         "ip and dst host 203.0.113.7 and (udp or icmp or ip[6:2] & 0x1fff != 0)"),
         ([VirtualServer(name: "B", address: IPv4Address(203, 0, 113, 9), service: .esp),
           VirtualServer(name: "A", address: IPv4Address(203, 0, 113, 0), mask: IPv4Mask(prefixLength: 28)!, service: .udp(port: 500))],
-         "(ip and dst net 203.0.113.0/28 and (udp dst port 500 or ip[6:2] & 0x1fff != 0)) or (ip and dst host 203.0.113.9 and (ip proto 50 or ip[6:2] & 0x1fff != 0))"),
+         "(ip and dst net 203.0.113.0/28 and (udp dst port 500 or icmp or ip[6:2] & 0x1fff != 0)) or (ip and dst host 203.0.113.9 and (ip proto 50 or icmp or ip[6:2] & 0x1fff != 0))"),
     ] as [([VirtualServer], String)])
     func expression(vservers: [VirtualServer], expected: String) throws {
         #expect(VIPFilter.expression(for: vservers) == expected)
@@ -48,7 +48,7 @@ struct FilterTests {
             payload: [UInt8](repeating: 7, count: 24), fragmentOffset: 185), true),
         ("udp/53 to the VIP", TestFrames.udp(port: 53, id: 6), false),
         ("udp/500 to another address", TestFrames.udp(destination: IPv4Address(192, 0, 2, 1), port: 500, id: 7), false),
-        ("ICMP to the VIP", TestFrames.ipv4(protocol: 1, id: 8, payload: [8, 0, 0, 0, 0, 0, 0, 0]), false),
+        ("ICMP to the VIP (echo answered, errors to the real)", TestFrames.ipv4(protocol: 1, id: 8, payload: [8, 0, 0, 0, 0, 0, 0, 0]), true),
         ("udp/500 *from* the VIP (a reply)", TestFrames.udp(source: vip, destination: IPv4Address(192, 0, 2, 10), port: 500, id: 9), false),
         ("ARP for the VIP", TestFrames.arpRequest(for: vip), false),
     ]

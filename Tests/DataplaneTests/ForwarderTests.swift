@@ -5,7 +5,7 @@ import Testing
 @testable import Dataplane
 
 /// The forwarding path as a packet table: frame in → frame out (or a counted drop).
-@Suite("Forwarder (dispatched mode) over the in-memory PacketIO")
+@Suite("Forwarder (dispatched and directed mode) over the in-memory PacketIO")
 struct ForwarderTests {
     static let gw1 = IPv4Address(198, 51, 100, 11)
     static let gw2 = IPv4Address(198, 51, 100, 12)
@@ -105,11 +105,135 @@ struct ForwarderTests {
         #expect(try ForwarderTests.forward([(TestFrames.udp(port: 500, id: 8), .complete)], forwarder: forwarder).count == 1)
     }
 
-    @Test("directed mode (nat server) is refused and counted, not sent half-rewritten")
-    func directed() throws {
-        let forwarder = ForwarderTests.resolved(ForwarderTests.engine(nat: .server))
-        #expect(try ForwarderTests.forward([(TestFrames.udp(port: 500, id: 9), .complete)], forwarder: forwarder).isEmpty)
-        #expect(forwarder.counters.directedUnsupported == 1)
+    static let publicMAC = MACAddress(0x02, 0x53, 0x4c, 0x01, 0x00, 0x00)
+
+    static func directedForwarder(realPort: UInt16? = nil) -> Forwarder {
+        let farm = ServerFarm(name: "VPN", nat: .server, reals: [RealServer(address: gw1, port: realPort, weight: 1, inService: true)])
+        let sticky = StickySettings(seconds: 60, group: 1)
+        let engine = Engine(configuration: SLBConfiguration(farms: [farm], vservers: [
+            VirtualServer(name: "IKE", address: TestFrames.vip, service: .udp(port: 500), farm: "VPN", sticky: sticky, inService: true),
+            VirtualServer(name: "ESP", address: TestFrames.vip, service: .esp, farm: "VPN", sticky: sticky, inService: true),
+        ]))
+        let forwarder = Forwarder(engine: engine, sourceMAC: insideMAC, batchLimit: 4, publicMAC: publicMAC)
+        forwarder.updateNeighbours([gw1: gw1MAC])
+        return forwarder
+    }
+
+    static func replies(_ frames: [[UInt8]], forwarder: Forwarder) throws -> [[UInt8]] {
+        let inside = FakePacketIO(batchLimit: 4)
+        let public_ = FakePacketIO(batchLimit: 4)
+        for frame in frames { inside.inject(frame, checksum: .complete) }
+        while try inside.receive({ try forwarder.processReplies($0, now: .seconds(10), transmit: public_) }) > 0 {}
+        return public_.takeTransmitted()
+    }
+
+    @Test("directed mode: destination VIP → real (and port), IP and UDP checksums valid, ESP too",
+          arguments: [nil, 4501] as [UInt16?])
+    func directed(realPort: UInt16?) throws {
+        let forwarder = ForwarderTests.directedForwarder(realPort: realPort)
+        let output = try ForwarderTests.forward([(TestFrames.udp(port: 500, id: 9, partial: true), .partial),
+                                                 (TestFrames.esp(id: 10), .complete)], forwarder: forwarder)
+        #expect(output.count == 2)
+        for frame in output {
+            let packet = try #require(PacketView.parse(frame, verifyIPChecksum: true).packet)
+            #expect(packet.destination == ForwarderTests.gw1)
+            #expect(packet.source == TestFrames.client)
+            #expect(ForwarderTests.destinationMAC(frame) == ForwarderTests.gw1MAC)
+        }
+        let udp = try #require(PacketView.parse(output[0]).packet)
+        #expect(udp.destinationPort == (realPort ?? 500))
+        #expect(TestFrames.udpChecksumIsValid(output[0]) == true)
+        #expect(forwarder.counters.directed == 2)
+    }
+
+    @Test("directed mode replies: source real → VIP (and virtual port), to the client's learned MAC, checksums valid; unmatched dropped",
+          arguments: [nil, 4501] as [UInt16?])
+    func directedReplies(realPort: UInt16?) throws {
+        let forwarder = ForwarderTests.directedForwarder(realPort: realPort)
+        // The client's first packet teaches the forwarder its MAC.
+        _ = try ForwarderTests.forward([(TestFrames.udp(port: 500, id: 1), .complete)], forwarder: forwarder)
+        let fromReal = TestFrames.udp(source: ForwarderTests.gw1, sourcePort: realPort ?? 500, destination: TestFrames.client,
+                                      port: 500, id: 2, data: Array("IKE_SA_INIT response".utf8),
+                                      sourceMAC: Array([0x02, 0x53, 0x4c, 0x02, 0x01, 0x02]), destinationMAC: Array([0x02, 0x53, 0x4c, 0x02, 0x00, 0x00]))
+        var esp = TestFrames.ipv4(protocol: 50, source: ForwarderTests.gw1, destination: TestFrames.client, id: 3,
+                                  payload: [0, 0, 0x10, 0x01, 0, 0, 0, 1] + [UInt8](repeating: 0xee, count: 16))
+        esp[0..<6] = [0x02, 0x53, 0x4c, 0x02, 0x00, 0x00]
+        let stray = TestFrames.udp(source: ForwarderTests.gw1, sourcePort: 53, destination: TestFrames.client, port: 500, id: 4)
+        let output = try ForwarderTests.replies([fromReal, esp, stray], forwarder: forwarder)
+        #expect(output.count == 2)
+        for frame in output {
+            let packet = try #require(PacketView.parse(frame, verifyIPChecksum: true).packet)
+            #expect(packet.source == TestFrames.vip)
+            #expect(packet.destination == TestFrames.client)
+            #expect(Array(frame[0..<6]) == TestFrames.clientMAC)
+            #expect(Array(frame[6..<12]) == TestFrames.slbPublicMAC)
+        }
+        #expect(PacketView.parse(output[0]).packet?.sourcePort == 500)
+        #expect(TestFrames.udpChecksumIsValid(output[0]) == true)
+        #expect(forwarder.counters.repliesUnmatched == 1)
+        #expect(forwarder.counters.repliesForwarded == 2)
+    }
+
+    @Test("ICMP echo to the VIP is answered while its vserver is OPERATIONAL, from the VIP, checksums valid")
+    func echo() throws {
+        let forwarder = ForwarderTests.directedForwarder()
+        forwarder.updateAnsweringVIPs(now: .seconds(10))
+        let request = TestFrames.ipv4(protocol: 1, id: 5, payload: TestFrames.icmpEcho(type: 8))
+        #expect(try ForwarderTests.forward([(request, .complete)], forwarder: forwarder).isEmpty)
+        let public_ = FakePacketIO(batchLimit: 4)
+        try forwarder.sendAnswers(transmit: public_)
+        let reply = try #require(public_.takeTransmitted().first)
+        let packet = try #require(PacketView.parse(reply, verifyIPChecksum: true).packet)
+        #expect(packet.source == TestFrames.vip && packet.destination == TestFrames.client)
+        #expect(reply[packet.transportOffset] == 0)
+        #expect(InternetChecksum.checksum(Array(reply[packet.transportOffset...])) == 0, "ICMP checksum verifies")
+        #expect(Array(reply[0..<6]) == TestFrames.clientMAC)
+        #expect(forwarder.counters.echoAnswered == 1)
+
+        // No in-service vserver on the VIP: silence.
+        let farm = ServerFarm(name: "VPN", reals: [RealServer(address: ForwarderTests.gw1, inService: true)])
+        let idle = Forwarder(engine: Engine(configuration: SLBConfiguration(farms: [farm], vservers: [
+            VirtualServer(name: "IKE", address: TestFrames.vip, service: .udp(port: 500), farm: "VPN", inService: false)])),
+                             sourceMAC: ForwarderTests.insideMAC, batchLimit: 4, publicMAC: ForwarderTests.publicMAC)
+        idle.updateAnsweringVIPs(now: .seconds(10))
+        _ = try ForwarderTests.forward([(request, .complete)], forwarder: idle)
+        try idle.sendAnswers(transmit: public_)
+        #expect(public_.takeTransmitted().isEmpty)
+        #expect(idle.counters.echoIgnored == 1)
+    }
+
+    @Test("an ICMP error about a known connection goes to its real (directed: quoted source VIP → real); unknown ones are dropped")
+    func icmpError() throws {
+        let forwarder = ForwarderTests.directedForwarder()
+        _ = try ForwarderTests.forward([(TestFrames.udp(port: 500, id: 1), .complete)], forwarder: forwarder)
+        // The client says port unreachable about a datagram VIP:500 → client:500.
+        let quoted = Array(TestFrames.udp(source: TestFrames.vip, destination: TestFrames.client, port: 500, id: 9)[14...])
+        let error = TestFrames.ipv4(protocol: 1, id: 6, payload: TestFrames.icmpError(quoting: Array(quoted.prefix(28))))
+        let output = try ForwarderTests.forward([(error, .complete)], forwarder: forwarder)
+        let sent = try #require(output.first)
+        let packet = try #require(PacketView.parse(sent, verifyIPChecksum: true).packet)
+        #expect(packet.destination == ForwarderTests.gw1)
+        guard case .icmp(let icmp) = packet.transport, case .error(let quote) = icmp.body else {
+            Issue.record("not an ICMP error"); return
+        }
+        #expect(quote.source == ForwarderTests.gw1)
+        #expect(InternetChecksum.checksum(Array(sent[packet.transportOffset..<packet.ipEnd])) == 0)
+        let unknown = Array(TestFrames.udp(source: TestFrames.vip, sourcePort: 4500, destination: TestFrames.client, port: 4500, id: 9)[14...])
+        let stray = TestFrames.ipv4(protocol: 1, id: 7, payload: TestFrames.icmpError(quoting: Array(unknown.prefix(28))))
+        #expect(try ForwarderTests.forward([(stray, .complete)], forwarder: forwarder).isEmpty)
+        #expect(forwarder.counters.icmpErrorsForwarded == 1 && forwarder.counters.icmpErrorsUnmatched == 1)
+    }
+
+    @Test("directed reply map and filter: per real and port, ESP, fragments; drop rules only")
+    func replyFilter() throws {
+        let forwarder = ForwarderTests.directedForwarder(realPort: 4501)
+        let expression = try #require(ReplyFilter.expression(for: forwarder.replies))
+        #expect(expression == "ip and src host 198.51.100.11 and (udp src port 4501 or ip proto 50 or ip[6:2] & 0x1fff != 0)")
+        _ = try BPFProgram(compiling: expression)
+        let script = VIPDropTable.script(for: forwarder.engine.configuration.vservers, replies: forwarder.replies)
+        #expect(script.contains("ip saddr 198.51.100.11 udp sport 4501 drop"))
+        #expect(script.contains("ip saddr 198.51.100.11 ip protocol esp drop"))
+        for verb in ["dnat", "snat", "fwd", "redirect", "masquerade"] { #expect(!script.contains(verb)) }
     }
 
     @Test("a later fragment that arrives first is held, then follows its first fragment to the same real")
@@ -158,6 +282,7 @@ struct ForwarderTests {
               chain prerouting {
                 type filter hook prerouting priority raw; policy accept;
                 ip daddr 203.0.113.100 udp dport 500 drop
+                ip daddr 203.0.113.100 ip protocol icmp drop
                 ip daddr 203.0.113.100 ip frag-off & 0x1fff != 0 drop
                 ip daddr 203.0.113.100 ip protocol esp drop
               }

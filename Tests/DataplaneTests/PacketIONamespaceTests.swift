@@ -51,7 +51,8 @@ struct PacketIONamespaceTests {
             (TestFrames.udp(destination: IPv4Address(192, 0, 2, 1), port: 500, id: 4), false),
             (TestFrames.esp(id: 5), true),
             (TestFrames.ipv4(protocol: 17, id: 6, payload: [UInt8](repeating: 9, count: 32), fragmentOffset: 185), true),
-            (TestFrames.ipv4(protocol: 1, id: 7, payload: [8, 0, 0, 0, 0, 0, 0, 0]), false),
+            (TestFrames.ipv4(protocol: 1, id: 7, payload: [8, 0, 0, 0, 0, 0, 0, 0]), true),  // ICMP to the VIP: answered or sent to the real
+            (TestFrames.ipv4(protocol: 1, destination: IPv4Address(192, 0, 2, 1), id: 8, payload: [8, 0, 0, 0, 0, 0, 0, 0]), false),
         ]
         #expect(try send(client, table.map(\.0)) == table.count)
         let admitted = table.filter(\.1).compactMap { TestFrames.ipID($0.0) }

@@ -80,4 +80,20 @@ enum TestFrames {
         sum.add(Array(frame[packet.transportOffset..<(packet.transportOffset + udp.length)]))
         return sum.verifies
     }
+
+    /// An ICMP message (echo request type 8 by default) with a valid checksum.
+    static func icmpEcho(type: UInt8, identifier: UInt16 = 0x1234, sequence: UInt16 = 1) -> [UInt8] {
+        var message: [UInt8] = [type, 0, 0, 0] + be16(identifier) + be16(sequence) + Array("ping".utf8)
+        let checksum = ~fold(sum(message))
+        message[2] = UInt8(checksum >> 8); message[3] = UInt8(truncatingIfNeeded: checksum)
+        return message
+    }
+
+    /// Destination unreachable / port unreachable (RFC 792) quoting `datagram` (IP header + 8).
+    static func icmpError(quoting datagram: [UInt8]) -> [UInt8] {
+        var message: [UInt8] = [3, 3, 0, 0, 0, 0, 0, 0] + datagram
+        let checksum = ~fold(sum(message))
+        message[2] = UInt8(checksum >> 8); message[3] = UInt8(truncatingIfNeeded: checksum)
+        return message
+    }
 }
