@@ -108,13 +108,13 @@ extension GatewayCore {
                 note(.ikev1("ISAKMP negotiation failed", ["failure": "\(failure)"], notice: true))
             case .dropped(let reason):
                 counters.count("ikev1.\(reason.rawValue)")
-                // Aggressive mode, unknown exchanges and Transaction (XAuth / Mode-Config) are
-                // refused by the core with a notify; logged at 1, 2, 4, 8… so a flood of them
-                // cannot flood the log.
+                // No acceptable proposal, aggressive mode, unknown exchanges and Transaction
+                // (XAuth / Mode-Config) are refused by the core with a notify; logged at the
+                // 1st, 2nd, 4th, 8th… so a flood of them cannot flood the log.
                 if reason == .notSupported {
                     let n = counters["ikev1.notSupported"]
                     if n & (n - 1) == 0 {
-                        note(.ikev1("IKEv1 exchange refused (aggressive mode, XAuth/Mode-Config or unknown)",
+                        note(.ikev1("IKEv1 refused (no acceptable proposal, aggressive mode, XAuth/Mode-Config or unknown exchange)",
                                     ["ike.peer": peer.map { "\($0)" } ?? "-", "count": "\(n)"], notice: true))
                     }
                 }
