@@ -45,7 +45,11 @@ extension GatewayCore {
     mutating func handleIKEv1Timers(now: MonotonicTime, into output: inout [GatewayOutput]) {
         guard let w = v1.wakeup, w <= now else { return }
         v1.wakeup = nil
-        performIKEv1(v1.responder.handleTimers(now: now), peer: nil, now: now, into: &output)
+        let actions = v1.responder.handleTimers(now: now)
+        // Retransmitted QM2s, DPD R-U-THEREs and expiry DELETEs: counted so an operator
+        // (and the namespace tests) can see the gateway probing.
+        for case .send in actions { counters.count("ikev1.timerSend") }
+        performIKEv1(actions, peer: nil, now: now, into: &output)
     }
 
     /// An IKEv1 ESP SA passed its hard lifetime in the ESP target (seconds or kilobytes,
