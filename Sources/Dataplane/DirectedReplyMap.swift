@@ -98,8 +98,16 @@ public struct DirectedReplyMap: Sendable {
 }
 
 /// The inside capture filter and nft drop rules for directed-mode replies:
-/// `ip and src host 198.51.100.11 and (udp src port 500 or udp src port 4500 or ip proto 50 or ip[6:2] & 0x1fff != 0)`.
+/// `ip and src host 198.51.100.11 and (udp src port 500 or udp src port 4500 or ip proto 50 or ICMP-ERROR or ip[6:2] & 0x1fff != 0)`
+/// where ICMP-ERROR is an unreachable / time exceeded / parameter problem whose quoted datagram
+/// is UDP or ESP (a client's datagram to the real; the probes' echoes never match).
 public enum ReplyFilter {
+    static let redirectType: UInt8 = 5
+    /// RFC 792 types 3, 11, 12; quoted protocol at ICMP offset 8 + 9 (RFC 792: the quoted
+    /// "Internet Header + 64 bits of Original Data Datagram").
+    static let icmpErrorTest = "(icmp[0] == 3 or icmp[0] == 11 or icmp[0] == 12) and (icmp[17] == 17 or icmp[17] == 50)"
+    static let icmpErrorMatch = "icmp type { destination-unreachable, time-exceeded, parameter-problem } @th,136,8 { 17, 50 }"
+
     public static func expression(for map: DirectedReplyMap) -> String? {
         guard !map.reals.isEmpty else { return nil }
         let clauses = map.reals.map { real in
@@ -116,6 +124,7 @@ public enum ReplyFilter {
             tests += services.compactMap { if case .udp(let port?) = $0 { port } else { nil } }.sorted().map { "udp src port \($0)" }
         }
         if services.contains(.esp) { tests.append("ip proto 50") }
+        tests.append("(icmp and \(icmpErrorTest))")
         tests.append("ip[6:2] & 0x1fff != 0")
         return tests
     }
@@ -129,6 +138,7 @@ public enum ReplyFilter {
             matches += services.compactMap { if case .udp(let port?) = $0 { port } else { nil } }.sorted().map { "udp sport \($0)" }
         }
         if services.contains(.esp) { matches.append("ip protocol esp") }
+        matches.append(icmpErrorMatch)
         matches.append("ip frag-off & 0x1fff != 0")
         return matches
     }

@@ -53,7 +53,8 @@ public struct EventLog: Sendable {
         text.contains(" ") || text.contains("\"") ? "\"" + text.replacingOccurrences(of: "\"", with: "'") + "\"" : text
     }
 
+    /// UTC (the format style's default zone), marked `Z` (ISO 8601 §4.2.4).
     static func iso8601(_ date: Date) -> String {
-        date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true))
+        date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true)) + "Z"
     }
 }

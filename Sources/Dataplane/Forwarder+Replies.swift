@@ -55,7 +55,9 @@ extension Forwarder {
         case .esp:
             guard let target = replies.target(real: real, ipProtocol: .esp, port: 0) else { return unmatched() }
             vip = target.vip
-        case .tcp, .icmp, .other:
+        case .icmp(let icmp):
+            return translateError(frame, &packet, icmp)
+        case .tcp, .other:
             return unmatched()
         }
         let client = packet.destination
@@ -68,6 +70,38 @@ extension Forwarder {
             return false
         }
         guard PacketRewrite.rewriteSource(in: frame, packet: &packet, address: vip, port: port) == nil else {
+            counters.directedUnsupported += 1
+            return false
+        }
+        return PacketRewrite.setMACs(in: frame, destination: mac, source: publicMAC)
+    }
+
+    /// A real's ICMP error about a datagram the client sent it (port unreachable, fragmentation
+    /// needed, ...): the client must see it as the VIP's, about a datagram to the VIP, or it
+    /// cannot match it to its socket (RFC 5508 §4.2): outer source real → VIP (when the real
+    /// itself sent it), quoted destination real → VIP and real port → virtual port.
+    private func translateError(_ frame: UnsafeMutableRawBufferPointer, _ packet: inout ParsedPacket, _ icmp: ICMPMessage) -> Bool {
+        guard case .error(let quote) = icmp.body, icmp.type != ReplyFilter.redirectType else { return unmatched() }
+        let port = quote.ipProtocol == .udp ? quote.destinationPort : 0
+        guard let target = replies.target(real: quote.destination, ipProtocol: quote.ipProtocol, port: port) else {
+            return unmatched()
+        }
+        let client = packet.destination
+        guard let publicMAC, let mac = clientMACs[client] ?? publicNeighbours[client] else {
+            counters.repliesNoNeighbour += 1
+            return false
+        }
+        if PacketRewrite.decrementTTL(in: frame, packet: &packet) != nil {
+            counters.ttlExpired += 1
+            return false
+        }
+        var failed: PacketDropReason?
+        if packet.source == quote.destination {
+            failed = PacketRewrite.rewriteSource(in: frame, packet: &packet, address: target.vip)
+        }
+        failed = failed ?? PacketRewrite.rewriteQuotedDestination(in: frame, packet: &packet, address: target.vip,
+                                                                    port: quote.ipProtocol == .udp ? target.port : nil)
+        guard failed == nil else {
             counters.directedUnsupported += 1
             return false
         }

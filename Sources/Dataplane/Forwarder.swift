@@ -10,7 +10,7 @@ import SLBWire
 /// Single-threaded: the forwarding thread owns it (and the engine). No allocation per packet
 /// on the established-flow path; held fragments are copied (rare slow path, SLBWire).
 public final class Forwarder {
-    public private(set) var engine: Engine
+    public let engine: Engine
     /// The transmit interface's MAC: the new source MAC of forwarded frames.
     public let sourceMAC: MACAddress
     /// The public interface's MAC: the source of directed-mode replies and echo answers.
@@ -55,20 +55,16 @@ public final class Forwarder {
 
     deinit { outgoing.deallocate() }
 
-    /// Re-reads the per-real forwarding from the engine (after an in-place reconfiguration).
-    /// Resolved MACs are kept for addresses that stay; the rest resolve on the next refresh.
-    public func refreshForwarding() {
+    /// After `Engine.reconfigure` renumbered the reals: rebuild the per-real rewrite table and
+    /// the directed-mode reply map. Resolved MACs are kept by address; held fragments decided
+    /// for old RealIDs are dropped.
+    public func reloadForwardingTable() {
         let old = Dictionary(zip(forwarding.map(\.address), neighbours), uniquingKeysWith: { first, _ in first })
         forwarding = engine.probeTargets.map { engine.forwarding(for: $0.real) }
         neighbours = forwarding.map { old[$0.address] ?? nil }
         unresolved.removeAll(keepingCapacity: true)
         replies = DirectedReplyMap(configuration: engine.configuration)
-    }
-
-    /// Forwards with another engine from now on (a reload that builds a new one).
-    public func replaceEngine(_ engine: Engine) {
-        self.engine = engine
-        refreshForwarding()
+        fragments = FragmentTable<RealID>()
     }
 
     /// The reals' addresses, in engine order (what to look up in the neighbour table).

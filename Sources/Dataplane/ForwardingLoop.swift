@@ -9,6 +9,19 @@ import Glibc
 /// The forwarding thread: receive a batch → `Forwarder` → transmit, probes and timers in
 /// between, poll(2) when idle. It runs on its own `Thread`, not the Swift cooperative pool (two
 /// threads here, which a busy loop would starve), and owns the engine while it runs.
+/// Runtime services that must run on the engine's thread (control requests, metrics, state
+/// file). `iteration` is called once per loop pass between batches and returns true when the
+/// engine's reals were renumbered (reload), so the loop rebuilds its forwarding and probe
+/// tables; `event` receives each engine event instead of the plain log line.
+public protocol ForwardingLoopHook: AnyObject {
+    func iteration(engine: Engine, now: MonotonicTime) -> Bool
+    func event(_ event: EngineEvent, now: MonotonicTime)
+    /// Polled with the packet socket, so a control request wakes the loop at once.
+    var descriptor: Int32? { get }
+    /// Work is in progress (a paged `show`): the loop does not sleep while it is.
+    var isBusy: Bool { get }
+}
+
 public final class ForwardingLoop<RX: PacketIO, TX: PacketIO>: @unchecked Sendable {
     /// Longest poll sleep, so `stop()` and report requests are seen promptly.
     static var maximumSleep: TimeSpan { .milliseconds(100) }
@@ -27,10 +40,8 @@ public final class ForwardingLoop<RX: PacketIO, TX: PacketIO>: @unchecked Sendab
     /// Renders the engine's state for a report (the executable passes SLBShow's IOS tables).
     let describe: (@Sendable (SLBSnapshot) -> String)?
 
-    /// Called once per iteration on the forwarding thread; set before `start()`.
-    public var hooks: [any ForwardingLoopHook]
-    private lazy var control = ForwardingLoopControl(forwarder: forwarder) { [unowned self] now in report(now: now) }
-
+    /// Set before `start()`; called on the forwarding thread.
+    public var hook: (any ForwardingLoopHook)?
     private let stopRequested = Atomic<Bool>(false)
     private let refreshRequested = Atomic<Bool>(false)
     private let reportRequested = Atomic<Bool>(false)
@@ -44,8 +55,7 @@ public final class ForwardingLoop<RX: PacketIO, TX: PacketIO>: @unchecked Sendab
     /// `log` is called on the forwarding thread: events (`slb.real.down` ...) and reports.
     public init(forwarder: Forwarder, receive: RX, transmit: TX, prober: PingProber?, neighbourDevice: String,
                 publicDevice: String? = nil, describe: (@Sendable (SLBSnapshot) -> String)? = nil,
-                hooks: [any ForwardingLoopHook] = [], log: @escaping @Sendable (String) -> Void) {
-        self.hooks = hooks
+                log: @escaping @Sendable (String) -> Void) {
         self.publicDevice = publicDevice
         self.describe = describe
         self.forwarder = forwarder
@@ -68,7 +78,7 @@ public final class ForwardingLoop<RX: PacketIO, TX: PacketIO>: @unchecked Sendab
 
     public func stop() { stopRequested.store(true, ordering: .releasing) }
     public func requestReport() { reportRequested.store(true, ordering: .releasing) }
-    /// Any thread: rebuild the forwarding table from the engine at the next iteration.
+    /// Any thread: rebuild the forwarding and probe tables from the engine at the next iteration.
     public func requestForwardingRefresh() { refreshRequested.store(true, ordering: .releasing) }
 
     /// Waits for the thread to end; rethrows what ended it, if anything did.
@@ -89,6 +99,7 @@ public final class ForwardingLoop<RX: PacketIO, TX: PacketIO>: @unchecked Sendab
         if insideReceives, let fd = transmit.pollDescriptor, fd != receive.pollDescriptor {
             descriptors.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0))
         }
+        if let fd = hook?.descriptor { descriptors.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0)) }
         forwarder.updateAnsweringVIPs(now: Clock.now)
 
         while !stopRequested.load(ordering: .acquiring) {
@@ -135,14 +146,21 @@ public final class ForwardingLoop<RX: PacketIO, TX: PacketIO>: @unchecked Sendab
                 forwarder.updateAnsweringVIPs(now: now)
                 refreshNeighbours()
                 receive.refreshKernelStatistics()
+                if insideReceives { transmit.refreshKernelStatistics() }
                 nextSecond = now + .seconds(1)
             }
+            // The capture filters and the drop table are built at start: a reload that adds
+            // VIPs, ports or directed-mode reals needs `slb run` restarted to capture them.
+            let reload = hook?.iteration(engine: engine, now: now) == true
+            if reload || refreshRequested.exchange(false, ordering: .acquiringAndReleasing) {
+                forwarder.reloadForwardingTable()
+                prober?.retarget(engine.probeTargets, now: now)
+                refreshNeighbours()
+            }
             for event in engine.takeEvents() { record(event, now) }
-            for hook in hooks { hook.loopIteration(engine: forwarder.engine, now: now, control: control) }
-            if refreshRequested.exchange(false, ordering: .acquiringAndReleasing) { forwarder.refreshForwarding() }
             if reportRequested.exchange(false, ordering: .acquiringAndReleasing) { log(report(now: now)) }
 
-            if received == 0 && replies == 0 {
+            if received == 0 && replies == 0, hook?.isBusy != true {
                 now = Clock.now
                 var sleep = ForwardingLoop.maximumSleep
                 if let due = prober?.nextDeadline { sleep = min(sleep, due - now) }
@@ -160,16 +178,17 @@ public final class ForwardingLoop<RX: PacketIO, TX: PacketIO>: @unchecked Sendab
     }
 
     private func refreshNeighbours() {
-        guard let text = try? String(contentsOfFile: NeighbourTable.procPath, encoding: .utf8) else { return }
+        guard let text = ProcFile.read(NeighbourTable.procPath) else { return }
         forwarder.updateNeighbours(NeighbourTable.parse(text, device: neighbourDevice))
         if let publicDevice, !forwarder.replies.isEmpty {
             forwarder.updatePublicNeighbours(NeighbourTable.parse(text, device: publicDevice))
         }
     }
 
+    /// Each engine event goes to the hook when there is one (it logs in its own format),
+    /// otherwise to the `EventLog` line format.
     private func record(_ event: EngineEvent, _ now: MonotonicTime) {
-        events.record(event)
-        for hook in hooks { hook.engineEvent(event, now: now) }
+        if let hook { hook.event(event, now: now) } else { events.record(event) }
     }
 
     /// Counters of the forwarder and the backends, and each real's state.

@@ -94,3 +94,25 @@ public final class PingProber {
         try? socket.sendRequest(to: address, sequence: sequence)
     }
 }
+
+extension PingProber {
+    /// After a reload renumbered the reals: the new work list. A (real address, probe) pair
+    /// that already ran keeps its schedule and outstanding echo, so a reload neither floods
+    /// the reals with echoes nor turns an in-flight echo into a miss.
+    public func retarget(_ targets: [ProbeTarget], now: MonotonicTime) {
+        var previous: [String: Slot] = [:]
+        for slot in slots { previous["\(slot.address)/\(slot.probe)"] = slot }
+        var next: [Slot] = []
+        for target in targets {
+            for probe in target.probes where probe.kind == .ping {
+                var slot = previous["\(target.address)/\(probe.name)"]
+                    ?? Slot(real: target.real, address: target.address, probe: probe.name,
+                            interval: .seconds(UInt64(max(probe.interval, 1))), nextSend: now, outstanding: nil)
+                slot.real = target.real
+                slot.interval = .seconds(UInt64(max(probe.interval, 1)))
+                next.append(slot)
+            }
+        }
+        slots = next
+    }
+}

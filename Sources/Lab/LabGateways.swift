@@ -35,11 +35,10 @@ public struct LabGateways: Sendable {
     /// Starts every gateway of `plan` (the lab must be up). On failure the caller tears the lab
     /// down (`LabController.down`), which also ends the gateways already started.
     @discardableResult
-    public func start(_ plan: LabGatewayPlan, psk: String = LabGateways.randomSecret(),
-                      cookieSecret: String = LabGateways.randomSecret()) throws -> [Started] {
+    public func start(_ plan: LabGatewayPlan, psk: String? = nil, cookieSecret: String? = nil) throws -> [Started] {
         try writeProtected(plan.directory, directory: true)
-        try writeProtected(plan.pskPath, contents: "# slb lab \(plan.lab.id): one PSK for every peer\n* \"\(psk)\"\n")
-        try writeProtected(plan.cookieSecretPath, contents: cookieSecret + "\n")
+        try writeProtected(plan.pskPath, contents: "# slb lab \(plan.lab.id): one PSK for every peer\n* \"\(try psk ?? LabGateways.randomSecret())\"\n")
+        try writeProtected(plan.cookieSecretPath, contents: try (cookieSecret ?? LabGateways.randomSecret()) + "\n")
         try Data(LabGatewayPlan.counterRules.utf8).write(to: URL(fileURLWithPath: plan.counterRulesPath))
         for n in plan.lab.gatewayNumbers {
             let argv = plan.counterArguments(n)
@@ -77,10 +76,10 @@ public struct LabGateways: Sendable {
     }
 
     /// 32 hex digits from the kernel's CSPRNG (128 bits, the COOKIE secret's minimum).
-    public static func randomSecret() -> String {
+    public static func randomSecret() throws -> String {
         let bytes = Array(FileHandle(forReadingAtPath: "/dev/urandom")?.readData(ofLength: 16) ?? Data())
-        precondition(bytes.count == 16, "cannot read /dev/urandom")
-        return bytes.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+        guard bytes.count == 16 else { throw CocoaError(.fileReadUnknown, userInfo: [NSFilePathErrorKey: "/dev/urandom"]) }
+        return bytes.map { String(format: "%02x", $0) }.joined()
     }
 
     /// The `esp_in` / `esp_out` packet counters of gateway namespace `namespace`.

@@ -6,12 +6,12 @@ import Lab
 import Glibc
 #endif
 
-/// `slb lab up [--for DURATION] | down [--stale]`: the namespace lab of Sources/Lab/README.md.
+/// `slb lab up [--for DURATION] | down [--stale] | demo [--for SECONDS]`: the namespace lab of Sources/Lab/README.md.
 struct LabCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lab",
         abstract: "Build or tear down the network-namespace lab (RFC 5737 addresses only).",
-        subcommands: [Up.self, Down.self])
+        subcommands: [Up.self, Down.self, Demo.self])
 
     struct Options: ParsableArguments {
         @Option(help: "Lab id: the namespaces are named vslb-<id>-slb, -cli, -gw1 ...")
@@ -74,6 +74,7 @@ struct LabCommand: ParsableCommand {
             }
             print("  run the SLB: ip netns exec \(plan.slbNamespace) slb run FILE   (public brc, inside brg)")
             if gatewaysRun { try startGateways(plan, controller) }
+            print("  (or all in one, bounded: slb lab demo --for 10)")
             guard let hold else { return }
             print("holding for \(hold) s (Ctrl-C to end early)")
             waitForSignalOrTimeout(seconds: hold)

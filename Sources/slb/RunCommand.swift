@@ -93,8 +93,8 @@ struct RunCommand: ParsableCommand {
         let loop = ForwardingLoop(forwarder: forwarder, receive: rx, transmit: tx, prober: prober,
                                   neighbourDevice: insideInterface, publicDevice: publicInterface,
                                   describe: RunCommand.showTables, log: { log($0) })
-        let snapshotHook = reportJSON.map(SnapshotFileHook.init(path:))
-        if let snapshotHook { loop.hooks.append(snapshotHook) }
+        let snapshotHook = reportJSON.map { SnapshotFileHook(path: $0) }
+        loop.hook = snapshotHook
         let stop = DispatchSemaphore(value: 0)
         var sources: [any DispatchSourceSignal] = []
         for sig in [SIGINT, SIGTERM, SIGUSR1] {

@@ -71,7 +71,10 @@ func largeReceiveBuffer(_ fd: Int32) {
 /// records each datagram's source and size; with `echo` it sends each one back (directed mode:
 /// from its own address, which the SLB must translate to the VIP).
 final class FarmGateway {
-    let udp500: Int32, udp4500: Int32, esp: Int32
+    let udp500: Int32, esp: Int32, icmp: Int32
+    private(set) var udp4500: Int32
+    /// ICMP errors received: (outer source, quoted source, quoted source port).
+    private(set) var icmpErrors: [(source: IPv4Address, quotedSource: IPv4Address, quotedPort: UInt16)] = []
     let echo: Bool
     private(set) var udp500Sources: [IPv4Address: Int] = [:]
     private(set) var udp4500Sources: [IPv4Address: Int] = [:]
@@ -84,13 +87,21 @@ final class FarmGateway {
         udp500 = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
         udp4500 = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
         esp = socket(AF_INET, Int32(SOCK_RAW.rawValue), 50)
-        guard udp500 >= 0, udp4500 >= 0, esp >= 0 else { throw SystemError("socket") }
+        icmp = socket(AF_INET, Int32(SOCK_RAW.rawValue), Int32(IPPROTO_ICMP))
+        guard udp500 >= 0, udp4500 >= 0, esp >= 0, icmp >= 0 else { throw SystemError("socket") }
         try bindSocket(udp500, IPv4Address(0), 500)
         try bindSocket(udp4500, IPv4Address(0), 4500)
         [udp500, udp4500, esp].forEach(largeReceiveBuffer)
     }
 
-    deinit { [udp500, udp4500, esp].forEach { close($0) } }
+    deinit { [udp500, udp4500, esp, icmp].forEach { if $0 >= 0 { close($0) } } }
+
+    /// Closes the NAT-T socket: the gateway's kernel then answers port 4500 with ICMP port
+    /// unreachable (RFC 1122 §4.1.3.1).
+    func closeNATT() {
+        close(udp4500)
+        udp4500 = -1
+    }
 
     /// Every distinct client seen, any protocol.
     var clients: Set<IPv4Address> { Set(udp500Sources.keys).union(udp4500Sources.keys).union(espSources.keys) }
@@ -102,7 +113,7 @@ final class FarmGateway {
             udp500Sizes[got.source, default: []].append(got.count)
             if echo { sendDatagram(udp500, Array(buffer[0..<got.count]), to: got.source, port: got.port) }
         }
-        while let got = receiveDatagram(udp4500, into: &buffer) {
+        while udp4500 >= 0, let got = receiveDatagram(udp4500, into: &buffer) {
             udp4500Sources[got.source, default: 0] += 1
             if echo { sendDatagram(udp4500, Array(buffer[0..<got.count]), to: got.source, port: got.port) }
         }
@@ -112,6 +123,11 @@ final class FarmGateway {
             let headerLength = got.count > 0 ? Int(buffer[0] & 0x0f) * 4 : 0
             if echo, got.count > headerLength {
                 sendDatagram(esp, Array(buffer[headerLength..<got.count]), to: got.source, port: 0)
+            }
+        }
+        while let got = receiveDatagram(icmp, into: &buffer) {
+            if let error = parseICMPError(buffer, count: got.count) {
+                icmpErrors.append((got.source, error.quotedSource, error.quotedSourcePort))
             }
         }
     }
@@ -125,7 +141,9 @@ final class FarmClients {
     private var udp500: [Int32] = []
     private var udp4500: [Int32] = []
     let raw: Int32
-    let udpReplies: Int32, espReplies: Int32
+    let udpReplies: Int32, espReplies: Int32, icmpReplies: Int32
+    /// ICMP errors seen: (source, quoted destination, quoted destination port).
+    private(set) var errors: [(source: IPv4Address, quotedDestination: IPv4Address, quotedPort: UInt16)] = []
     /// Replies seen: (client, source address, source port (0 for ESP), protocol, IP payload length).
     private(set) var replies: [(client: IPv4Address, source: IPv4Address, port: UInt16, ipProtocol: UInt8, length: Int)] = []
     private var buffer = [UInt8](repeating: 0, count: 65536)
@@ -136,7 +154,8 @@ final class FarmClients {
         raw = socket(AF_INET, Int32(SOCK_RAW.rawValue), Int32(IPPROTO_RAW))
         udpReplies = socket(AF_INET, Int32(SOCK_RAW.rawValue), Int32(IPPROTO_UDP))
         espReplies = socket(AF_INET, Int32(SOCK_RAW.rawValue), 50)
-        guard raw >= 0, udpReplies >= 0, espReplies >= 0 else { throw SystemError("socket(raw)") }
+        icmpReplies = socket(AF_INET, Int32(SOCK_RAW.rawValue), Int32(IPPROTO_ICMP))
+        guard raw >= 0, udpReplies >= 0, espReplies >= 0, icmpReplies >= 0 else { throw SystemError("socket(raw)") }
         largeReceiveBuffer(udpReplies)
         largeReceiveBuffer(espReplies)
         for address in addresses {
@@ -148,7 +167,7 @@ final class FarmClients {
         }
     }
 
-    deinit { (udp500 + udp4500 + [raw, udpReplies, espReplies]).forEach { close($0) } }
+    deinit { (udp500 + udp4500 + [raw, udpReplies, espReplies, icmpReplies]).forEach { close($0) } }
 
     func sendISAKMP(_ index: Int, _ data: [UInt8]) -> Bool { sendDatagram(udp500[index], data, to: LabAddressPlan.vip, port: 500) }
     /// NAT-T: a non-ESP marker (four zero bytes) then IKE, RFC 3948 §2.2.
@@ -172,6 +191,19 @@ final class FarmClients {
         let fragments = try IPv4Fragmenter.fragment(datagram, mtu: 1500).get()
         for fragment in reversed ? fragments.reversed() : fragments { _ = sendIP(fragment) }
         return fragments.count
+    }
+
+    /// The client reports "port unreachable" for a datagram VIP:vipPort → client:500, as a
+    /// client whose IKE socket is gone would; the SLB must hand it to the client's gateway.
+    func sendPortUnreachable(_ index: Int, vipPort: UInt16) -> Bool {
+        let client = addresses[index]
+        let quoted = FrameBuilder.ipv4(.init(source: LabAddressPlan.vip, destination: client, identification: 7),
+                                       protocol: .udp, payload: FrameBuilder.udp(source: LabAddressPlan.vip, destination: client,
+                                                                                 sourcePort: vipPort, destinationPort: 500,
+                                                                                 payload: Array("reply".utf8)))
+        let icmp = FrameBuilder.icmpError(type: 3, code: 3, quoting: quoted)
+        return sendIP(FrameBuilder.ipv4(.init(source: client, destination: LabAddressPlan.vip, identification: nextID()),
+                                        protocol: .icmp, payload: icmp))
     }
 
     private func nextID() -> UInt16 {
@@ -200,8 +232,31 @@ final class FarmClients {
                 replies.append((destination, source, port, ipProtocol, got.count - headerLength))
             }
         }
+        while let got = receiveDatagram(icmpReplies, into: &buffer) {
+            if let error = parseICMPError(buffer, count: got.count) {
+                errors.append((got.source, error.quotedDestination, error.quotedDestinationPort))
+            }
+        }
         for fd in udp500 + udp4500 { while receiveDatagram(fd, into: &buffer) != nil {} }
     }
+}
+
+/// An ICMP error (type 3, 11 or 12) read from a raw socket (IP header included): the quoted
+/// datagram's addresses and UDP ports.
+func parseICMPError(_ buffer: [UInt8], count: Int) -> (quotedSource: IPv4Address, quotedDestination: IPv4Address,
+                                                      quotedSourcePort: UInt16, quotedDestinationPort: UInt16)? {
+    guard count >= 20 else { return nil }
+    let header = Int(buffer[0] & 0x0f) * 4
+    let quoted = header + 8
+    guard count >= quoted + 28, [3, 11, 12].contains(buffer[header]) else { return nil }
+    let quotedHeader = Int(buffer[quoted] & 0x0f) * 4
+    guard count >= quoted + quotedHeader + 4 else { return nil }
+    func address(_ at: Int) -> IPv4Address {
+        IPv4Address(UInt32(buffer[at]) << 24 | UInt32(buffer[at + 1]) << 16 | UInt32(buffer[at + 2]) << 8 | UInt32(buffer[at + 3]))
+    }
+    let ports = quoted + quotedHeader
+    return (address(quoted + 12), address(quoted + 16), UInt16(buffer[ports]) << 8 | UInt16(buffer[ports + 1]),
+            UInt16(buffer[ports + 2]) << 8 | UInt16(buffer[ports + 3]))
 }
 
 /// `slb run` in the lab's slb namespace, as a child process with its log in a file.

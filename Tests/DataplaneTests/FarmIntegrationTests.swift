@@ -52,16 +52,18 @@ struct FarmIntegrationTests {
 
     static let clientCount = 300
 
-    @Test("every client's UDP/500, UDP/4500 and ESP reach exactly one gateway; 150/50/100 (roundrobin) or within one (leastconns); the SLB's table agrees; no UDP checksum errors; fragments in either order arrive whole; directed replies come from the VIP",
-          arguments: [("roundrobin", false), ("leastconns", false), ("roundrobin", true), ("leastconns", true)])
-    func farm(predictor: String, directed: Bool) throws {
+    @Test("every client's UDP/500, UDP/4500 and ESP reach exactly one gateway; 150/50/100 (roundrobin) or within one (leastconns); the SLB's table agrees; no UDP checksum errors; fragments in either order arrive whole; directed replies and ICMP errors come from the VIP",
+          arguments: [("roundrobin", false, "packet-socket"), ("leastconns", false, "packet-socket"),
+                      ("roundrobin", true, "packet-socket"), ("leastconns", true, "packet-socket"), ("roundrobin", true, "pcap")])
+    func farm(predictor: String, directed: Bool, backend: String) throws {
         let lab = try LabFixture(gateways: 3)
         defer { lab.tearDown() }
         let plan = lab.plan
         let gateways = try plan.gatewayNumbers.map { n in try lab.inside(plan.gatewayNamespace(n)) { try FarmGateway(echo: directed) } }
         let addresses = labClients(FarmIntegrationTests.clientCount)
         let clients = try lab.inside(plan.clientNamespace) { try FarmClients(addresses) }
-        let slb = try SLBRun(lab: lab, config: FarmIntegrationTests.config(predictor: predictor, directed: directed))
+        let slb = try SLBRun(lab: lab, config: FarmIntegrationTests.config(predictor: predictor, directed: directed),
+                             arguments: ["--backend", backend])
         defer { slb.finish() }
         try #require(slb.waitFor("slb.run.ready", seconds: 5), "slb run did not start: \(slb.log)")
         func drainAll() { gateways.forEach { $0.drain() }; clients.drain() }
@@ -126,6 +128,21 @@ struct FarmIntegrationTests {
             #expect(wrongPort.isEmpty)
         }
 
+        // A client's port unreachable about a datagram VIP:500 → client:500 goes to its gateway;
+        // in directed mode quoting the gateway's own address (what it sent).
+        let reporter = home[addresses[6]] ?? 0
+        #expect(clients.sendPortUnreachable(6, vipPort: 500))
+        poll(seconds: 3) { drainAll(); return !gateways[reporter].icmpErrors.isEmpty }
+        let quotedSource = directed ? try #require(plan.gatewayAddress(reporter + 1)) : LabAddressPlan.vip
+        let seen = gateways.map { $0.icmpErrors.map { "\($0.source) quoting \($0.quotedSource):\($0.quotedPort)" } }
+        var expectedErrors: [[String]] = [[], [], []]
+        expectedErrors[reporter] = ["\(addresses[6]) quoting \(quotedSource):500"]
+        #expect(seen == expectedErrors, "ICMP error at the gateways")
+
+        // ICMP echo to the VIP: the SLB answers while its vservers are OPERATIONAL.
+        let pinger = try lab.inside(plan.clientNamespace) { try ICMPEcho(identifier: 0x5eb1) }
+        #expect(try pinger.ping(LabAddressPlan.vip, timeout: .seconds(1)) != nil, "no echo reply from the VIP")
+
         // 3000-byte ISAKMP datagrams, fragmented by hand, in order and last fragment first:
         // whole at the client's gateway (which reassembles them).
         let before = clients.replies.count
@@ -150,7 +167,18 @@ struct FarmIntegrationTests {
             #expect(big.count == 4, "fragmented replies from the VIP: \(clients.replies.dropFirst(before).map(\.length))")
         }
 
-        if predictor == "roundrobin" && !directed { try userspaceProof(lab: lab, slb: slb, clients: clients, gateways: gateways, drain: drainAll) }
+        if directed {
+            // The gateway's port unreachable for NAT-T reaches the client as the VIP's, quoting
+            // VIP:4500 (RFC 5508 §4.2), so the client can match it to its socket.
+            let g = home[addresses[5]] ?? 0
+            gateways[g].closeNATT()
+            _ = clients.sendNATT(5, Array("to a closed port".utf8))
+            poll(seconds: 3) { drainAll(); return !clients.errors.isEmpty }
+            let errors = clients.errors.map { "\($0.source) quoting \($0.quotedDestination):\($0.quotedPort)" }
+            #expect(errors == ["\(LabAddressPlan.vip) quoting \(LabAddressPlan.vip):4500"], "\(errors)")
+        }
+
+        if predictor == "roundrobin" && !directed && backend == "packet-socket" { try userspaceProof(lab: lab, slb: slb, clients: clients, gateways: gateways, drain: drainAll) }
     }
 
     /// Item 4: the kernel does not forward (no NAT/forwarding statements in our table), and

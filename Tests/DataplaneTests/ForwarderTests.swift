@@ -224,11 +224,38 @@ struct ForwarderTests {
         #expect(forwarder.counters.icmpErrorsForwarded == 1 && forwarder.counters.icmpErrorsUnmatched == 1)
     }
 
+    @Test("directed mode: a real's port unreachable about a client's datagram goes back as the VIP's, quoting VIP:500",
+          arguments: [nil, 4501] as [UInt16?])
+    func directedReplyError(realPort: UInt16?) throws {
+        let forwarder = ForwarderTests.directedForwarder(realPort: realPort)
+        _ = try ForwarderTests.forward([(TestFrames.udp(port: 500, id: 1), .complete)], forwarder: forwarder)
+        // What the real received: client:500 → real:(realPort ?? 500).
+        let received = Array(TestFrames.udp(source: TestFrames.client, destination: ForwarderTests.gw1, port: realPort ?? 500, id: 2)[14...])
+        let error = TestFrames.ipv4(protocol: 1, source: ForwarderTests.gw1, destination: TestFrames.client, id: 3,
+                                    payload: TestFrames.icmpError(quoting: Array(received.prefix(28))),
+                                    sourceMAC: [0x02, 0x53, 0x4c, 0x02, 0x01, 0x02], destinationMAC: [0x02, 0x53, 0x4c, 0x02, 0x00, 0x00])
+        let filter = try BPFProgram(compiling: try #require(ReplyFilter.expression(for: forwarder.replies)))
+        #expect(filter.matches(error), "the reply filter admits the real's ICMP error")
+        let output = try ForwarderTests.replies([error], forwarder: forwarder)
+        let sent = try #require(output.first)
+        let packet = try #require(PacketView.parse(sent, verifyIPChecksum: true).packet)
+        #expect(packet.source == TestFrames.vip && packet.destination == TestFrames.client)
+        guard case .icmp(let icmp) = packet.transport, case .error(let quote) = icmp.body else {
+            Issue.record("not an ICMP error"); return
+        }
+        #expect(quote.destination == TestFrames.vip && quote.destinationPort == 500 && quote.source == TestFrames.client)
+        #expect(InternetChecksum.checksum(Array(sent[packet.transportOffset..<packet.ipEnd])) == 0, "ICMP checksum verifies")
+        // The probes' echo replies from the real are not captured.
+        let echoReply = TestFrames.ipv4(protocol: 1, source: ForwarderTests.gw1, destination: IPv4Address(198, 51, 100, 1), id: 4,
+                                        payload: TestFrames.icmpEcho(type: 0))
+        #expect(!filter.matches(echoReply))
+    }
+
     @Test("directed reply map and filter: per real and port, ESP, fragments; drop rules only")
     func replyFilter() throws {
         let forwarder = ForwarderTests.directedForwarder(realPort: 4501)
         let expression = try #require(ReplyFilter.expression(for: forwarder.replies))
-        #expect(expression == "ip and src host 198.51.100.11 and (udp src port 4501 or ip proto 50 or ip[6:2] & 0x1fff != 0)")
+        #expect(expression == "ip and src host 198.51.100.11 and (udp src port 4501 or ip proto 50 or (icmp and \(ReplyFilter.icmpErrorTest)) or ip[6:2] & 0x1fff != 0)")
         _ = try BPFProgram(compiling: expression)
         let script = VIPDropTable.script(for: forwarder.engine.configuration.vservers, replies: forwarder.replies)
         #expect(script.contains("ip saddr 198.51.100.11 udp sport 4501 drop"))

@@ -7,11 +7,17 @@ import GatewayShow
 import Lab
 import SLBCore
 import SLBWire
+import Synchronization
 import Testing
+
+/// Every namespace test of this target, one at a time (each builds a whole lab and the host
+/// has two vCPUs); skipped with the reason when not root or without `ip netns`/nft/slb.
+@Suite(.serialized, .enabled(if: FarmLab.unavailableReason == nil, Comment(rawValue: FarmLab.unavailableReason ?? "")))
+struct FarmNamespaceTests {}
 
 /// A lab built the way an operator builds one: `slb lab up` (which starts `slb gateway` in
 /// every gateway namespace) and torn down with `slb lab down` in a `defer`. Lab ids are
-/// unique per process and fixture (`f<pid>x<n>`), with their own state directory, so nothing
+/// unique per process and fixture (`w<pid>x<n>`), with their own state directory, so nothing
 /// touches a developer's `lab`.
 final class FarmLab: @unchecked Sendable {
     // @unchecked: used by one test at a time (every suite here is serialized).
@@ -22,7 +28,7 @@ final class FarmLab: @unchecked Sendable {
     let controller: LabController
     let upOutput: String
 
-    nonisolated(unsafe) static var counter = 0
+    static let counter = Atomic<Int>(0)
 
     /// The built `slb` (swift build --build-tests builds it next to the tests).
     static let slbPath: String? = {
@@ -56,8 +62,8 @@ final class FarmLab: @unchecked Sendable {
 
     /// `build: false` only names the lab (a test then builds it another way).
     init(gateways count: Int = 3, extra: [String] = [], build: Bool = true) throws {
-        Self.counter += 1
-        id = try #require(LabID("f\(getpid() % 10000)x\(Self.counter % 10)"))
+        let serial = Self.counter.add(1, ordering: .relaxed).newValue % 100
+        id = try #require(LabID("w\(getpid() % 10000)x\(serial)"))
         stateDirectory = "/tmp/vslb-farm-\(id)"
         controller = LabController(store: LabStateStore(directory: stateDirectory))
         plan = try LabPlan(id: id, gatewayCount: count)
@@ -250,12 +256,24 @@ final class SLBRunProcess: @unchecked Sendable {
         return try JSONDecoder().decode(SLBSnapshot.self, from: Data(contentsOf: URL(fileURLWithPath: snapshotPath)))
     }
 
-    /// Waits until the SLB's probes have every real OPERATIONAL (its ARP entries then exist).
-    func waitForOperationalReals(_ count: Int, seconds: Double = 10) -> Bool {
+    /// Waits until the SLB can forward to every real: each is OPERATIONAL *with a probe reply
+    /// seen* (reals start OPERATIONAL before any probe, IOS-style), the slb namespace's kernel
+    /// has resolved each real's MAC, and the forwarding loop has had its once-a-second read of
+    /// the ARP table. Before that, frames to a real are dropped (`no-neighbour`) and a client
+    /// waits out a whole IKE retransmission (4 s and more).
+    func waitUntilForwarding(to reals: [IPv4Address], in lab: FarmLab, seconds: Double = 15) -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
-            if let snap = try? snapshot(), snap.reals.count == count, snap.reals.allSatisfy({ $0.state == .operational }) {
-                return true
+            if let snap = try? snapshot(), snap.reals.count == reals.count, snap.reals.allSatisfy({ $0.state == .operational }),
+               Set(snap.probes.filter { $0.state == .operational && $0.lastRTT != nil }.map(\.real)) == Set(reals) {
+                let arp = FarmLab.shell(["ip", "-n", lab.plan.slbNamespace, "neigh", "show", "dev", LabPlan.gatewayBridge]).stdout
+                let resolved = arp.split(separator: "\n").filter { line in
+                    line.contains("lladdr") && ["REACHABLE", "STALE", "DELAY", "PROBE", "PERMANENT"].contains { line.contains($0) }
+                }
+                if reals.allSatisfy({ real in resolved.contains { $0.hasPrefix("\(real) ") } }) {
+                    usleep(1_200_000)
+                    return true
+                }
             }
             usleep(200_000)
         }
@@ -275,6 +293,7 @@ func gatewayFarm(directed: Bool, gateways: Int = 3) -> String {
          faildetect 3
         ip slb serverfarm GATEWAYS
          predictor roundrobin
+         failaction purge
 
         """
     if directed { text += " nat server\n" }

@@ -67,8 +67,8 @@ struct LabGatewayPlanTests {
         #expect(LabGateways.packets(inCounterListing: "packets") == nil)
     }
 
-    @Test func secretsAre128BitHex() {
-        let a = LabGateways.randomSecret(), b = LabGateways.randomSecret()
+    @Test func secretsAre128BitHex() throws {
+        let a = try LabGateways.randomSecret(), b = try LabGateways.randomSecret()
         #expect(a.count == 32 && b.count == 32 && a != b)
         #expect(a.allSatisfy { $0.isHexDigit })
     }
