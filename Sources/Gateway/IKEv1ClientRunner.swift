@@ -12,7 +12,7 @@ public struct IKEv1ClientOptions: Sendable {
     /// Offered in this order in MM1; the gateway takes its highest-priority match.
     public var policies: [ISAKMPPolicy]
     public var quickMode: QuickModePolicy
-    /// `--dpd SECONDS`: periodic R-U-THERE from the client, and one probe after the pings
+    /// `--ikev1-dpd SECONDS`: periodic R-U-THERE from the client, and one probe after the pings
     /// whose ACK is reported per tunnel.
     public var dpd: DPDPolicy?
 

@@ -50,8 +50,8 @@ struct ClientCommand: ParsableCommand {
     @Option(help: "IKE version: v2 (default) or v1 (main mode PSK + quick mode).")
     var ike: String = "v2"
 
-    @Option(help: "IKEv1: periodic DPD every SECONDS of silence, and one R-U-THERE after the pings (reported per tunnel).")
-    var dpd: UInt64?
+    @Option(name: .customLong("ikev1-dpd"), help: "IKEv1: periodic DPD every SECONDS of silence, and one R-U-THERE after the pings (reported per tunnel).")
+    var ikev1DPD: UInt64?
 
     @Option(name: .customLong("ikev1-policy"), help: "IKEv1 policy to offer, 'PRIORITY ENC HASH GROUP [LIFETIME]'; repeatable (default: the gateway's defaults).")
     var ikev1Policy: [String] = []
@@ -87,8 +87,8 @@ struct ClientCommand: ParsableCommand {
         guard (1...3600).contains(timeLimit), concurrency > 0 else { throw ValidationError("bad --time-limit or --concurrency") }
         guard (1...60_000).contains(pingTimeout) else { throw ValidationError("--ping-timeout: 1…60000 ms") }
         guard ike == "v1" || ike == "v2" else { throw ValidationError("--ike: v1 or v2") }
-        if ike == "v2", dpd != nil || !ikev1Policy.isEmpty { throw ValidationError("--dpd and --ikev1-policy need --ike v1") }
-        if let dpd { guard (1...86_400).contains(dpd) else { throw ValidationError("--dpd: 1…86400 seconds") } }
+        if ike == "v2", ikev1DPD != nil || !ikev1Policy.isEmpty { throw ValidationError("--ikev1-dpd and --ikev1-policy need --ike v1") }
+        if let ikev1DPD { guard (1...86_400).contains(ikev1DPD) else { throw ValidationError("--ikev1-dpd: 1…86400 seconds") } }
         for p in ikev1Policy where IKEv1GatewayOptions.parsePolicy(p) == nil { throw ValidationError("--ikev1-policy: bad policy '\(p)'") }
     }
 
@@ -117,7 +117,7 @@ struct ClientCommand: ParsableCommand {
         do {
             if ike == "v1" {
                 let policies = ikev1Policy.compactMap(IKEv1GatewayOptions.parsePolicy)
-                var options = IKEv1ClientOptions(dpd: dpd.map { DPDPolicy(interval: .seconds($0), periodic: true) })
+                var options = IKEv1ClientOptions(dpd: ikev1DPD.map { DPDPolicy(interval: .seconds($0), periodic: true) })
                 if !policies.isEmpty { options.policies = policies }
                 results = try IKEv1ClientRunner(configuration: config, options: options).run()
             } else {
@@ -138,7 +138,7 @@ struct ClientCommand: ParsableCommand {
             print("tunnels \(report.tunnels), established \(report.established), ping ok \(report.pingOK)")
         }
         if report.established != report.tunnels || (pings > 0 && report.pingOK != report.tunnels) { throw ExitCode(1) }
-        if dpd != nil, results.contains(where: { $0.dpdAcknowledged != true }) { throw ExitCode(1) }
+        if ikev1DPD != nil, results.contains(where: { $0.dpdAcknowledged != true }) { throw ExitCode(1) }
     }
 
     static func line(_ r: ClientResult) -> String {

@@ -22,7 +22,7 @@ struct GatewayNamespaceIKEv1Tests {
         defer { lab.tearDown() }
         let gateway = try lab.startGateway()
         let started = Date()
-        let r = lab.inNS(lab.clientNS, [NamespaceLab.slbPath, "client", "--ike", "v1", "--dpd", "5", "--gateway", NamespaceLab.vip,
+        let r = lab.inNS(lab.clientNS, [NamespaceLab.slbPath, "client", "--ike", "v1", "--ikev1-dpd", "5", "--gateway", NamespaceLab.vip,
                                         "--source", NamespaceLab.clientBase, "--count", "50", "--pings", "3",
                                         "--psk-file", lab.pskPath, "--time-limit", "30", "--keep", "--json"], timeout: 45)
         let seconds = Date().timeIntervalSince(started)
