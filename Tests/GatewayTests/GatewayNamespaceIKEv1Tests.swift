@@ -82,7 +82,7 @@ struct GatewayNamespaceIKEv1Tests {
             #expect(alive >= 2, "strongSwan answered the gateway's R-U-THEREs: \(snap.drops)")
         } else {
             var charon = lab.log("charon.log")
-            for _ in 0..<60 where !charon.contains("[ HASH N(DPD_ACK) ]") {
+            for _ in 0..<100 where !charon.contains("[ HASH N(DPD_ACK) ]") {
                 usleep(100_000)
                 charon = lab.log("charon.log")
             }
