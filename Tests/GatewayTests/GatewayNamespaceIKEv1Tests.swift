@@ -51,8 +51,8 @@ struct GatewayNamespaceIKEv1Tests {
     }
 
     /// DPD is checked one direction per run: whichever side probes first resets the other's
-    /// idle timer (any authenticated IKE message counts as heard), so with both at 1 s only
-    /// strongSwan's probes were seen (see the README's known gaps).
+    /// idle timer (any authenticated IKE message counts as heard, RFC 3706 §5.3), so with both
+    /// at 1 s nearly only strongSwan's probes are sent (its timer starts at MM6, ours at QM3).
     @Test("strongSwan 5.9 IKEv1 (main mode, PSK, kernel-libipsec) connects to slb gateway, pings through the tunnel, DPD answered in the direction under test, DELETE honoured",
           arguments: [(gatewayDPD: true, strongSwanDPD: 30), (gatewayDPD: false, strongSwanDPD: 1)])
     func strongSwanIKEv1(gatewayDPD: Bool, strongSwanDPD: Int) throws {

@@ -22,6 +22,7 @@ struct IKEv1StrongSwan {
               filelog {
                 stderr {
                   path = /dev/stderr
+                  flush_line = yes
                   default = 1
                   ike = 2
                 }
