@@ -12,6 +12,9 @@ struct IKEv1GatewayState {
     var responder: IKEv1Responder
     var wakeup: MonotonicTime?
     let enabled: Bool
+    /// Established ISAKMP SAs as announced (endpoints after the NAT-T float, conn-id), so a
+    /// quick mode's install does not walk the responder's whole table.
+    var established: [ISAKMPCookies: ISAKMPSAInfo] = [:]
 
     init(configuration: GatewayConfiguration, crypto: any CryptoProvider) {
         responder = IKEv1Responder(configuration: configuration.ikev1ResponderConfiguration, crypto: crypto)
@@ -85,6 +88,7 @@ extension GatewayCore {
                 counters.count(status.detected ? "ikev1.natDetected" : "ikev1.noNAT")
             case .phase1Established(let info):
                 counters.count("ikev1.phase1Established")
+                v1.established[info.cookies] = info
                 note(.ikev1("ISAKMP SA established", Self.metadata(info)))
             case .installChildSA(let child):
                 installIKEv1(child, now: now)
@@ -95,6 +99,7 @@ extension GatewayCore {
                                                  "esp.spi_out": Self.hex(outboundSPI), "reason": reason.rawValue]))
             case .deleteISAKMPSA(let cookies, let reason):
                 counters.count("ikev1.deleted.\(reason.rawValue)")
+                v1.established[cookies] = nil
                 for (spi, c) in children where c.isakmp == cookies {
                     inbound.remove(spi: spi)
                     children[spi] = nil
@@ -127,7 +132,7 @@ extension GatewayCore {
     }
 
     private mutating func installIKEv1(_ c: IKEv1ChildSA, now: MonotonicTime) {
-        guard let info = v1.responder.isakmpSAs.first(where: { $0.cookies == c.isakmp }) else {
+        guard let info = v1.established[c.isakmp] ?? v1.responder.isakmpSAs.first(where: { $0.cookies == c.isakmp }) else {
             counters.count("esp.install.noISAKMPSA")
             return
         }
@@ -161,14 +166,16 @@ extension GatewayCore {
 
     /// Rows of `show crypto isakmp sa` (plus what `--json` adds).
     func isakmpRows(now: MonotonicTime) -> [ISAKMPSARow] {
-        v1.responder.isakmpSAs.map { info in
+        var ipsecCount: [ISAKMPCookies: Int] = [:]
+        for c in children.values { if let k = c.isakmp { ipsecCount[k, default: 0] += 1 } }
+        return v1.responder.isakmpSAs.map { info in
             ISAKMPSARow(
                 destination: "\(info.peer.address)", source: "\(info.local.address)", state: info.state.rawValue,
                 connectionID: info.connectionID, slot: 0, remotePort: info.peer.port, localPort: info.local.port,
                 initiatorCookie: ShowNames.hex64(info.cookies.initiator), responderCookie: ShowNames.hex64(info.cookies.responder),
                 suite: info.suite.map { "\($0)" }, peerIdentity: info.peerIdentity.map(Self.identity),
                 natDetected: info.nat.detected, peerSupportsDPD: info.peerSupportsDPD,
-                ipsecSACount: children.values.filter { $0.isakmp == info.cookies }.count)
+                ipsecSACount: ipsecCount[info.cookies] ?? 0)
         }
     }
 

@@ -320,6 +320,19 @@ struct IKEv1InMemoryLab {
         #expect(up_bad == nil)
     }
 
+    @Test func prefixLinesIgnoreHostBitsAndMustBeUnique() throws {
+        let table = try PSKFile.parse("192.0.2.77/24 k1\n")
+        #expect(table.addressPrefixes.entries.first?.network.address == IPv4Address(192, 0, 2, 0))
+        #expect(table.byIdentity.isEmpty && table.defaultKey == nil, "IKEv2 identities are untouched by prefix lines")
+        #expect(throws: PSKFileError.self) { try PSKFile.parse("192.0.2.0/24 k1\n192.0.2.9/24 k2\n") }
+    }
+
+    @Test func snapshotsWithoutISAKMPRowsStillDecode() throws {
+        let json = #"{"virtualIP":"203.0.113.100","uptimeSeconds":5,"ikeSAs":[],"ipsecSAs":[],"drops":[]}"#
+        let snapshot = try GatewayControl.decode(Array(json.utf8))
+        #expect(snapshot.isakmpSAs.isEmpty && snapshot.uptimeSeconds == 5)
+    }
+
     @Test(arguments: ["192.0.2.0/33", "192.0.2/24", "192.0.2.0/", "x/8"])
     func badPrefixesAreRejected(_ selector: String) {
         #expect(throws: PSKFileError.self) { try PSKFile.parse("\(selector) key") }
