@@ -1,11 +1,14 @@
 # The two commands of README.md, and what they need.
-#   make demo   set everything up and run the main job on the embedded default farm
+#   make demo   set everything up and run the main job: the lab farm in network namespaces,
+#               with client traffic and the live show tables (root; tears itself down)
 #   make test   run every test (unit tests; namespace integration tests when root)
 SWIFT ?= swift
 BUILD_FLAGS ?=
+SLB = .build/debug/slb
 FARM ?= Farms/vpn-natt.cfg
+DEMO_SECONDS ?= 20
 
-.PHONY: setup build demo test clean
+.PHONY: setup build demo demo-offline test clean
 
 setup:
 	./scripts/setup
@@ -14,11 +17,15 @@ build: setup
 	$(SWIFT) build $(BUILD_FLAGS)
 
 demo: build
-	$(SWIFT) run $(BUILD_FLAGS) slb simulate $(FARM) --clients 12 --show conns reals vservers
+	$(SLB) lab demo --for $(DEMO_SECONDS)
+
+demo-offline: build
+	$(SLB) simulate $(FARM) --clients 12
 
 test: setup
 	$(SWIFT) build --build-tests $(BUILD_FLAGS)
-	$(SWIFT) test --skip-build $(BUILD_FLAGS)
+	-$(SLB) lab down --stale
+	$(SWIFT) test --skip-build $(BUILD_FLAGS); status=$$?; $(SLB) lab down --stale; exit $$status
 
 clean:
 	rm -rf .build

@@ -35,11 +35,14 @@ let package = Package(
         .target(name: "Dataplane", dependencies: ["CPcap", "SLBCore", "SLBConfig", "SLBWire"],
                 exclude: ["README.md"]),
         .target(name: "Lab", dependencies: ["SLBWire"], exclude: ["README.md"]),
+        .target(name: "Runtime", dependencies: ["Dataplane", "ControlSocket", "SLBCore", "SLBConfig", "SLBShow", "SLBWire",
+                                                .product(name: "Logging", package: "swift-log")],
+                exclude: ["README.md"]),
 
         // MARK: executable
         .executableTarget(name: "slb", dependencies: [
             "SLBWire", "SLBConfig", "SLBCore", "SLBShow", "SLBSimulate", "Lab", "Dataplane",
-            "Gateway", "GatewayShow", "ControlSocket", "IKE",
+            "Gateway", "GatewayShow", "ControlSocket", "IKE", "Runtime",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -69,8 +72,11 @@ let package = Package(
         .testTarget(name: "LabTests", dependencies: ["Lab", "Dataplane", "SLBWire"]),
         .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "Lab", "SLBCore", "SLBConfig", "SLBWire",
                                                          "SLBCoreAllocationCounter"]),
-        .testTarget(name: "FarmTests", dependencies: ["Lab", "Dataplane", "Gateway", "GatewayShow", "SLBCore", "SLBWire"],
+        .testTarget(name: "FarmTests", dependencies: ["Lab", "Dataplane", "Gateway", "GatewayShow", "SLBCore", "SLBShow", "SLBWire"],
                     exclude: ["README.md"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Dataplane", "Lab", "ControlSocket", "SLBCore",
+                                                         "SLBConfig", "SLBShow", "SLBWire",
+                                                         .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "GatewayShow", "ControlSocket", "IKE", "ESP",
                                                          "IPsecCrypto", "CryptoOpenSSL", "SLBWire"]),
         .testTarget(name: "IKEv1FarmTests", dependencies: ["Lab", "Dataplane", "Gateway", "GatewayShow", "SLBCore", "SLBWire"]),

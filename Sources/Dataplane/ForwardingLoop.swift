@@ -36,7 +36,7 @@ public final class ForwardingLoop<RX: PacketIO, TX: PacketIO>: @unchecked Sendab
     /// The public interface, whose neighbour table backs directed-mode replies.
     let publicDevice: String?
     let log: @Sendable (String) -> Void
-    let events: EventLog
+    let events: EventLine
     /// Renders the engine's state for a report (the executable passes SLBShow's IOS tables).
     let describe: (@Sendable (SLBSnapshot) -> String)?
 
@@ -64,7 +64,7 @@ public final class ForwardingLoop<RX: PacketIO, TX: PacketIO>: @unchecked Sendab
         self.prober = prober
         self.neighbourDevice = neighbourDevice
         self.log = log
-        events = EventLog(write: log)
+        events = EventLine(write: log)
     }
 
     public func start() {
@@ -186,7 +186,7 @@ public final class ForwardingLoop<RX: PacketIO, TX: PacketIO>: @unchecked Sendab
     }
 
     /// Each engine event goes to the hook when there is one (it logs in its own format),
-    /// otherwise to the `EventLog` line format.
+    /// otherwise to the `EventLine` line format.
     private func record(_ event: EngineEvent, _ now: MonotonicTime) {
         if let hook { hook.event(event, now: now) } else { events.record(event) }
     }

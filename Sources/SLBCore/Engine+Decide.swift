@@ -15,6 +15,7 @@ extension Engine {
         let vip = flow.vip.value
 
         var matched = -1
+        var draining = -1
         var excluded = false
         // Index loop, not for-in: an unspecialised iterator allocates its coroutine frame in
         // debug builds, and the zero-allocation test runs in debug.
@@ -24,10 +25,23 @@ extension Engine {
             m += 1
             guard matcher.matches(vip: vip, ipProtocol: ipProtocol, port: vipPort) else { continue }
             if !matcher.hasClients || vservers[matcher.vserver].admits(client: flow.client) {
+                // `no inservice` on a vserver stops new flows; its existing connections
+                // drain (spec §2.6 "existing conns keep flowing"), so remember the first
+                // out-of-service match and keep looking for one that takes new flows.
+                if !matcher.inService {
+                    if draining < 0 { draining = matcher.vserver }
+                    continue
+                }
                 matched = matcher.vserver
                 break
             }
             excluded = true
+        }
+        if draining >= 0 {
+            let key = ConnectionKey(vserver: draining, ipProtocol: ipProtocol, client: flow.client.value,
+                                    clientPort: clientPort, vip: vip, vipPort: vipPort)
+            let existing = connections.find(key)
+            if existing != noIndex { return forwardExisting(existing, vserver: draining, now: now) }
         }
         guard matched >= 0 else {
             if excluded {
@@ -41,17 +55,20 @@ extension Engine {
         let key = ConnectionKey(vserver: matched, ipProtocol: ipProtocol, client: flow.client.value,
                                 clientPort: clientPort, vip: vip, vipPort: vipPort)
         let existing = connections.find(key)
-        if existing != noIndex {
-            // Existing entries keep flowing to their real whatever its state (IOS forwards
-            // established connections to a failed real until idle or purge, spec §2.7).
-            if connections.touch(existing, now: now.nanoseconds) { counters.connectionsEstablished &+= 1 }
-            let real = connections.slots[Int(existing)].real
-            reals[Int(real)].packets &+= 1
-            vservers[matched].packets &+= 1
-            counters.packetsBalanced &+= 1
-            return .forward(RealID(real))
-        }
+        if existing != noIndex { return forwardExisting(existing, vserver: matched, now: now) }
         return admit(key, vserver: matched, client: flow.client, now: now)
+    }
+
+    /// Existing entries keep flowing to their real whatever its state (IOS forwards
+    /// established connections to a failed real until idle or purge, spec §2.7).
+    @inline(__always)
+    private func forwardExisting(_ existing: Int32, vserver: Int, now: MonotonicTime) -> Verdict {
+        if connections.touch(existing, now: now.nanoseconds) { counters.connectionsEstablished &+= 1 }
+        let real = connections.slots[Int(existing)].real
+        reals[Int(real)].packets &+= 1
+        vservers[vserver].packets &+= 1
+        counters.packetsBalanced &+= 1
+        return .forward(RealID(real))
     }
 
     /// First packet of a flow: sticky lookup, then the predictor (primary, then backup

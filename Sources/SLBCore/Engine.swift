@@ -10,7 +10,8 @@ import SLBWire
 /// driven by `expire`, health by `probeResult`, the CLI by `clearConnections`,
 /// `clearCounters` and `snapshot`. See README.md for the IOS semantics it follows.
 public final class Engine {
-    public let configuration: SLBConfiguration
+    /// Replaced as a whole by `reconfigure(to:now:)` (reload, `slb configure`).
+    public internal(set) var configuration: SLBConfiguration
 
     // The engine has one owner and no re-entrant paths, so the per-packet state skips the
     // runtime exclusivity checks (a third of an established decision's time otherwise);
@@ -18,7 +19,8 @@ public final class Engine {
     @exclusivity(unchecked) var reals: [RealServerRuntime] = []
     @exclusivity(unchecked) var farms: [ServerFarmRuntime] = []
     @exclusivity(unchecked) var vservers: [VirtualServerRuntime] = []
-    /// In-service vservers in match priority: exact port before `any`, then configuration order.
+    /// Vservers in match priority: exact port before `any`, then configuration order
+    /// (out-of-service ones only match their existing connections).
     @exclusivity(unchecked) var matchers: [VServerMatcher] = []
     var stickyDomains: [StickyDomain] = []
     var probeStates: [ProbeInstance] = []
@@ -26,7 +28,10 @@ public final class Engine {
     @exclusivity(unchecked) var sticky: StickyTable
     @exclusivity(unchecked) var counters = EngineCounters()
     var pendingEvents: [EngineEvent] = []
-    let targets: [ProbeTarget]
+    /// Bumped by each `reconfigure`: the tables were rebuilt, so slot cursors of incremental
+    /// walks (`connectionRows(after:)`, state export) taken before no longer apply.
+    public internal(set) var tableGeneration = 0
+    var targets: [ProbeTarget]
 
     /// Builds farms/reals/vservers/sticky groups from a configuration that SLBConfig has
     /// already validated. Reals and vservers start in their configured admin state
@@ -109,7 +114,8 @@ public final class Engine {
         }
         // The connection key holds the vserver in 16 bits; configurations beyond that are
         // not matched rather than aliased.
-        let keyable = vservers.indices.filter { $0 <= Int(UInt16.max) && vservers[$0].inService }
+        // Out-of-service vservers stay in the list so their existing connections drain.
+        let keyable = vservers.indices.filter { $0 <= Int(UInt16.max) }
         let exact = keyable.filter { vservers[$0].port != nil }
         let wildcard = keyable.filter { vservers[$0].port == nil }
         matchers = (exact + wildcard).map { VServerMatcher(vservers[$0], index: $0) }
@@ -193,6 +199,7 @@ struct VServerMatcher {
     let hasPort: Bool
     let port: UInt16
     let hasClients: Bool
+    let inService: Bool
     let vserver: Int
 
     init(_ runtime: VirtualServerRuntime, index: Int) {
@@ -202,6 +209,7 @@ struct VServerMatcher {
         hasPort = runtime.port != nil
         port = runtime.port ?? 0
         hasClients = !runtime.clients.isEmpty
+        inService = runtime.inService
         vserver = index
     }
 

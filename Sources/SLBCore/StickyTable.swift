@@ -118,6 +118,15 @@ struct StickyTable {
         }
     }
 
+    /// An object restored without references (state file, reload) waits to expire like a
+    /// released one. Callers park in expiry order, so the per-domain FIFO stays sorted.
+    mutating func park(_ index: Int32, expiresAt: UInt64) {
+        let i = Int(index)
+        guard slots[i].references == 0 else { return }
+        slots[i].expiresAt = expiresAt
+        linkExpiryTail(index)
+    }
+
     mutating func rebind(_ index: Int32, to real: Int32) {
         slots[Int(index)].real = real
     }

@@ -33,7 +33,7 @@ struct VirtualServerRuntime {
 
 /// A sticky group as the tables see it: a configured group shared by its vservers, or one
 /// group-0 vserver on its own.
-struct StickyDomain {
+struct StickyDomain: Equatable {
     /// The group IOS shows: the configured one, or 4097 + vserver index for group 0.
     let displayGroup: Int
     /// The largest `sticky` among the domain's vservers.

@@ -82,7 +82,8 @@ extension LabCommand {
             let slb = Process()
             slb.executableURL = URL(fileURLWithPath: try Demo.ipCommand())
             slb.arguments = ["netns", "exec", plan.slbNamespace, Demo.selfPath(), "run", config, "--backend", backend,
-                             "--for", "\(seconds + 30)", "--report-json", snapshotFile.path]
+                             "--for", "\(seconds + 30)", "--report-json", snapshotFile.path,
+                             "--control", directory.appendingPathComponent("control.sock").path]
             slb.standardError = try FileHandle(forWritingTo: logFile)
             slb.standardOutput = FileHandle.nullDevice
             try slb.run()
@@ -131,8 +132,7 @@ extension LabCommand {
             slb.waitUntilExit()
             print("\nslb run events and dataplane counters:")
             let lines = log().split(separator: "\n")
-            for line in lines where line.hasPrefix("slb.real.") || line.hasPrefix("slb.purge")
-                || line.hasPrefix("slb.farm.") || line.hasPrefix("slb.probe.") {
+            for line in lines where line.hasPrefix("slb.event ") || line.hasPrefix("slb.probe.") {
                 print("  " + line)
             }
             // The exit report's counters are the last ones logged.

@@ -3,6 +3,7 @@ import Dataplane
 import Dispatch
 import Foundation
 import Lab
+import Runtime
 import SLBConfig
 import SLBCore
 import SLBShow
@@ -46,6 +47,8 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("report-json"), help: "On SIGUSR1 also write the engine snapshot (connections included) to FILE as JSON.")
     var reportJSON: String?
 
+    @OptionGroup var runtime: RuntimeOptions
+
     func run() throws {
         let text: String
         do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
@@ -61,6 +64,8 @@ struct RunCommand: ParsableCommand {
         }
 
         let engine = Engine(configuration: configuration)
+        let services = try runtime.makeServices(configuration: configuration, file: file)
+        services.restore(into: engine, now: Dataplane.Clock.now)
         let filter = try VIPFilter.expression(for: configuration.vservers).map(BPFProgram.init(compiling:)) ?? .rejectAll
         let mac = try RunCommand.macAddress(of: insideInterface)
         let publicMAC = try RunCommand.macAddress(of: publicInterface)
@@ -79,22 +84,31 @@ struct RunCommand: ParsableCommand {
         case .packetSocket:
             let rx = try PacketSocketIO(.init(interface: publicInterface, filter: filter))
             let tx = try PacketSocketIO(.init(interface: insideInterface, filter: replyFilter))
-            try serve(engine: engine, rx: rx, tx: tx, mac: mac, publicMAC: publicMAC, prober: prober, filter: filter, seconds: seconds, probed: targets.count)
+            try serve(engine: engine, rx: rx, tx: tx, mac: mac, publicMAC: publicMAC, prober: prober, filter: filter,
+                      seconds: seconds, probed: targets.count, services: services)
         case .pcap:
             let rx = try PcapIO(.init(interface: publicInterface, filter: filter))
             let tx = try PcapIO(.init(interface: insideInterface, filter: replyFilter))
-            try serve(engine: engine, rx: rx, tx: tx, mac: mac, publicMAC: publicMAC, prober: prober, filter: filter, seconds: seconds, probed: targets.count)
+            try serve(engine: engine, rx: rx, tx: tx, mac: mac, publicMAC: publicMAC, prober: prober, filter: filter,
+                      seconds: seconds, probed: targets.count, services: services)
         }
     }
 
-    private func serve<RX: PacketIO, TX: PacketIO>(engine: Engine, rx: RX, tx: TX, mac: MACAddress, publicMAC: MACAddress, prober: PingProber,
-                                                   filter: BPFProgram, seconds: Int?, probed: Int) throws {
+    private func serve<RX: PacketIO, TX: PacketIO>(engine: Engine, rx: RX, tx: TX, mac: MACAddress, publicMAC: MACAddress,
+                                                   prober: PingProber, filter: BPFProgram, seconds: Int?, probed: Int,
+                                                   services: SLBRuntime) throws {
         let forwarder = Forwarder(engine: engine, sourceMAC: mac, batchLimit: rx.batchLimit, publicMAC: publicMAC)
         let loop = ForwardingLoop(forwarder: forwarder, receive: rx, transmit: tx, prober: prober,
                                   neighbourDevice: insideInterface, publicDevice: publicInterface,
                                   describe: RunCommand.showTables, log: { log($0) })
-        let snapshotHook = reportJSON.map { SnapshotFileHook(path: $0) }
-        loop.hook = snapshotHook
+        // One hook: the runtime, wrapped by the --report-json writer when asked for.
+        let snapshotHook = reportJSON.map { SnapshotFileHook(path: $0, next: services) }
+        loop.hook = snapshotHook ?? services
+        let reloadSignal = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+        signal(SIGHUP, SIG_IGN)
+        reloadSignal.setEventHandler { services.requestReload() }
+        reloadSignal.resume()
+        defer { reloadSignal.cancel() }
         let stop = DispatchSemaphore(value: 0)
         var sources: [any DispatchSourceSignal] = []
         for sig in [SIGINT, SIGTERM, SIGUSR1] {
@@ -118,6 +132,7 @@ struct RunCommand: ParsableCommand {
         if let seconds { _ = stop.wait(timeout: .now() + .seconds(seconds)) } else { stop.wait() }
         loop.stop()
         try loop.wait()
+        services.shutdown(engine: engine, now: Dataplane.Clock.now)
         sources.forEach { $0.cancel() }
         log("slb.run.stopped")
     }

@@ -17,7 +17,7 @@ final class SnapshotFileHook: ForwardingLoopHook, @unchecked Sendable {
     let path: String
     let next: (any ForwardingLoopHook)?
     private let requested = Atomic<Bool>(false)
-    private let events = EventLog(write: { log($0) })
+    private let events = EventLine(write: { log($0) })
 
     init(path: String, next: (any ForwardingLoopHook)? = nil) {
         self.path = path
@@ -30,10 +30,16 @@ final class SnapshotFileHook: ForwardingLoopHook, @unchecked Sendable {
     /// Any thread (the signal handler's queue).
     func request() { requested.store(true, ordering: .releasing) }
 
-    /// The loop hands events to its hook instead of logging them: the next hook logs them in
-    /// its format, or they are logged here as the loop would.
+    /// The loop hands events to its hook instead of logging them: logged here as the loop
+    /// would, and when the runtime logs them too (its text format carries no time), as
+    /// `slb.event <line>` so scripts and tests still get each event's CLOCK_MONOTONIC time.
     func event(_ event: EngineEvent, now: MonotonicTime) {
-        if let next { next.event(event, now: now) } else { events.record(event) }
+        if let next {
+            log("slb.event " + EventLine.line(for: event))
+            next.event(event, now: now)
+        } else {
+            events.record(event)
+        }
     }
 
     func iteration(engine: Engine, now: MonotonicTime) -> Bool {

@@ -104,8 +104,9 @@ struct FailoverIntegrationTests {
         }
         let down = "slb.real.down real=\(victimAddress)"
         try #require(slb.waitFor(down, seconds: 6), "no \(down): \(slb.log)")
-        let event = try #require(slb.line(startingWith: down))
-        let failedAt = try #require(EventLog.monotonicTime(in: event), "no mono= in \(event)")
+        // `slb.event <line>`: the event with its CLOCK_MONOTONIC time (written by --report-json's hook).
+        let event = try #require(slb.line(startingWith: "slb.event " + down), "no timed event line: \(slb.log)")
+        let failedAt = try #require(EventLine.monotonicTime(in: event), "no mono= in \(event)")
         let detection = Double((failedAt - cutAt).nanoseconds) / 1e9
         #expect(detection <= 4.0, "PROBE_FAILED \(detection) s after the cut (faildetect 2 × interval 1, + 1 s slack)")
         #expect(failedAt > cutAt, "the event predates the cut")

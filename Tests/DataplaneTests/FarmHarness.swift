@@ -276,7 +276,8 @@ final class SLBRun {
         _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
         process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
         process.arguments = ["netns", "exec", lab.plan.slbNamespace, try #require(SLBBinary.path), "run", configFile.path,
-                             "--report-json", jsonFile.path, "--for", "300"] + arguments
+                             "--report-json", jsonFile.path, "--for", "300",
+                             "--control", directory.appendingPathComponent("control.sock").path] + arguments
         process.standardError = try FileHandle(forWritingTo: logFile)
         process.standardOutput = FileHandle.nullDevice
         try process.run()

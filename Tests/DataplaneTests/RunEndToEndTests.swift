@@ -150,7 +150,7 @@ struct RunEndToEndTests {
         let slb = Process()
         slb.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
         slb.arguments = ["netns", "exec", plan.slbNamespace, try #require(SLBBinary.path), "run", config.path,
-                         "--backend", backend, "--for", "60"]
+                         "--backend", backend, "--for", "60", "--control", directory.appendingPathComponent("control.sock").path]
         slb.standardError = try FileHandle(forWritingTo: logFile)
         slb.standardOutput = FileHandle.nullDevice
         try slb.run()

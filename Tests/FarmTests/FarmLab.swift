@@ -6,6 +6,7 @@ import Gateway
 import GatewayShow
 import Lab
 import SLBCore
+import SLBShow
 import SLBWire
 import Synchronization
 import Testing
@@ -225,20 +226,21 @@ final class Daemon: @unchecked Sendable {
     }
 }
 
-/// `slb run` in the lab's slb namespace with `--report-json`, so SIGUSR1 writes the engine's
-/// snapshot (every connection) for the test to read.
+/// `slb run` in the lab's slb namespace with its own control socket; the tests read its tables
+/// the way an operator does, `slb show ip slb conns|vservers|reals|probe --json`.
 final class SLBRunProcess: @unchecked Sendable {
     let daemon: Daemon
-    let snapshotPath: String
+    let controlPath: String
 
     init(_ lab: FarmLab, config: String) throws {
         let dir = lab.stateDirectory + "/slb-run"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        chmod(dir, 0o700)
         let configPath = dir + "/farm.cfg"
         try config.write(toFile: configPath, atomically: true, encoding: .utf8)
-        snapshotPath = dir + "/snapshot.json"
+        controlPath = dir + "/slb.sock"
         daemon = try Daemon(["ip", "netns", "exec", lab.plan.slbNamespace, try #require(FarmLab.slbPath), "run", configPath,
-                             "--report-json", snapshotPath, "--for", "300"], log: dir + "/slb.log")
+                             "--control", controlPath, "--for", "300"], log: dir + "/slb.log")
         guard daemon.waitFor("slb.run.ready", seconds: 10) else {
             daemon.stop()
             throw FarmError("slb run did not start: \(daemon.log)")
@@ -247,13 +249,28 @@ final class SLBRunProcess: @unchecked Sendable {
 
     var log: String { daemon.log }
 
-    /// SIGUSR1 to this process, then the JSON the forwarding thread wrote.
-    func snapshot() throws -> SLBSnapshot {
-        try? FileManager.default.removeItem(atPath: snapshotPath)
+    /// `slb show ip slb TABLE --json` over the control socket.
+    func show(_ table: String) throws -> ShowDocument {
+        let r = FarmLab.shell([try #require(FarmLab.slbPath), "show", "ip", "slb", table, "--json", "--control", controlPath])
+        guard r.status == 0 else { throw FarmError("slb show ip slb \(table) --json: exit \(r.status) \(r.stderr)") }
+        return try JSONDecoder().decode(ShowDocument.self, from: Data(r.stdout.utf8))
+    }
+
+    /// SIGUSR1 (to this PID): `slb run` logs its dataplane counters; returns those lines.
+    func dataplaneCounters() -> [Substring] {
+        let before = log.components(separatedBy: "slb.dataplane.counters").count
         kill(daemon.process.processIdentifier, SIGUSR1)
-        let deadline = Date().addingTimeInterval(5)
-        while Date() < deadline && !FileManager.default.fileExists(atPath: snapshotPath) { usleep(20_000) }
-        return try JSONDecoder().decode(SLBSnapshot.self, from: Data(contentsOf: URL(fileURLWithPath: snapshotPath)))
+        let deadline = Date().addingTimeInterval(3)
+        while Date() < deadline && log.components(separatedBy: "slb.dataplane.counters").count == before { usleep(20_000) }
+        return log.split(separator: "\n").filter { $0.hasPrefix("slb.dataplane.") }.suffix(4)
+    }
+
+    /// Every connection row (`show ip slb conns`).
+    func connections() throws -> [ConnectionSnapshot] { try show("conns").connections ?? [] }
+
+    /// Connections of one vserver as `show ip slb vservers` counts them.
+    func vserverConnections(_ name: String) throws -> Int? {
+        try show("vservers").vservers?.first { $0.name == name }?.connections
     }
 
     /// Waits until the SLB can forward to every real: each is OPERATIONAL *with a probe reply
@@ -264,8 +281,9 @@ final class SLBRunProcess: @unchecked Sendable {
     func waitUntilForwarding(to reals: [IPv4Address], in lab: FarmLab, seconds: Double = 15) -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
-            if let snap = try? snapshot(), snap.reals.count == reals.count, snap.reals.allSatisfy({ $0.state == .operational }),
-               Set(snap.probes.filter { $0.state == .operational && $0.lastRTT != nil }.map(\.real)) == Set(reals) {
+            if let shown = try? show("reals").reals, let probes = try? show("probe").probes,
+               shown.count == reals.count, shown.allSatisfy({ $0.state == .operational }),
+               Set(probes.filter { $0.state == .operational && $0.lastRTT != nil }.map(\.real)) == Set(reals) {
                 let arp = FarmLab.shell(["ip", "-n", lab.plan.slbNamespace, "neigh", "show", "dev", LabPlan.gatewayBridge]).stdout
                 let resolved = arp.split(separator: "\n").filter { line in
                     line.contains("lladdr") && ["REACHABLE", "STALE", "DELAY", "PROBE", "PERMANENT"].contains { line.contains($0) }

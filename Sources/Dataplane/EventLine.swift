@@ -7,12 +7,12 @@ import SLBWire
 /// CLOCK_MONOTONIC on the host, which is how tests time PROBE_FAILED) and the wall-clock time.
 ///
 /// `slb.real.down real=198.51.100.11 farm=GW reason="probe PING" mono=1234.500000000 time=2026-11-22T15:20:01.123Z`
-public struct EventLog: Sendable {
+public struct EventLine: Sendable {
     let write: @Sendable (String) -> Void
 
     public init(write: @escaping @Sendable (String) -> Void) { self.write = write }
 
-    public func record(_ event: EngineEvent) { write(EventLog.line(for: event)) }
+    public func record(_ event: EngineEvent) { write(EventLine.line(for: event)) }
 
     public static func line(for event: EngineEvent, wallClock: Date = Date()) -> String {
         var fields: [String]

@@ -4,8 +4,8 @@ import SLBWire
 import Testing
 @testable import Dataplane
 
-@Suite("EventLog: one structured line per engine event")
-struct EventLogTests {
+@Suite("EventLine: one structured line per engine event")
+struct EventLineTests {
     static let at = MonotonicTime(nanoseconds: 1234_000_000_042)
     static let gw = IPv4Address(198, 51, 100, 12)
     static let wall = Date(timeIntervalSince1970: 1_795_000_000.25)
@@ -19,10 +19,10 @@ struct EventLogTests {
         (EngineEvent.farmNoReal(farm: "VPN3", vserver: "VPN3-ESP", at: at), "slb.farm.no_real farm=VPN3 vserver=VPN3-ESP mono=1234.000000042"),
     ])
     func line(event: EngineEvent, prefix: String) throws {
-        let line = EventLog.line(for: event, wallClock: EventLogTests.wall)
+        let line = EventLine.line(for: event, wallClock: EventLineTests.wall)
         #expect(line.hasPrefix(prefix + " time=2026-"), "\(line)")
         #expect(line.hasSuffix("Z"))
-        #expect(EventLog.monotonicTime(in: Substring(line)) == EventLogTests.at)
+        #expect(EventLine.monotonicTime(in: Substring(line)) == EventLineTests.at)
     }
 
     @Test("mono= parses back; a line without it gives nil", arguments: [
@@ -31,6 +31,6 @@ struct EventLogTests {
         ("slb.real.up mono=5.x", nil),
     ] as [(String, MonotonicTime?)])
     func parse(line: String, expected: MonotonicTime?) {
-        #expect(EventLog.monotonicTime(in: Substring(line)) == expected)
+        #expect(EventLine.monotonicTime(in: Substring(line)) == expected)
     }
 }

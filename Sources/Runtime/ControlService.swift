@@ -1,0 +1,262 @@
+import ControlSocket
+import Foundation
+import Logging
+import SLBConfig
+import SLBCore
+import SLBShow
+import SLBWire
+
+/// Serves control requests on the thread that owns the engine, between packet batches.
+///
+/// Small answers (`show reals`, `clear`, `configure`, `reload`) are computed in one step. A
+/// `show ip slb conns` or `sticky` of a table larger than `pageSlots` is assembled a page
+/// per loop iteration (`Engine.connectionRows(after:limit:)`) and answered when complete,
+/// so a million-entry listing costs each iteration one page, never a long pause in
+/// forwarding. Requests are queued FIFO; one paged job advances per iteration.
+public final class ControlService {
+    /// Slots examined per iteration for a paged listing: about 0.3 ms of copying in a
+    /// debug build, well under one poll interval.
+    public static let defaultPageSlots = 4096
+
+    public private(set) var running: SLBConfiguration
+    public let configFile: String?
+    let pageSlots: Int
+    let logger: Logger
+    let server: ControlServer?
+    /// Reads a configuration file (tests substitute an in-memory one).
+    let readFile: (String) throws -> String
+    /// Writes the state file on request (`slb` `saveState`); nil when none is configured.
+    var saveState: ((Engine, MonotonicTime) -> String)?
+
+    private var queue: [(request: ControlRequest, reply: (ControlAnswer) -> Void)] = []
+    private var nextAccept = MonotonicTime.zero
+    /// Longest wait before a request is picked up by a busy loop.
+    static let acceptInterval = TimeSpan.milliseconds(5)
+    private var job: PagedListing?
+
+    public init(server: ControlServer?, running: SLBConfiguration, configFile: String?,
+                pageSlots: Int = ControlService.defaultPageSlots, logger: Logger,
+                readFile: @escaping (String) throws -> String = { try String(contentsOfFile: $0, encoding: .utf8) }) {
+        self.server = server
+        self.running = running
+        self.configFile = configFile
+        self.pageSlots = max(1, pageSlots)
+        self.logger = logger
+        self.readFile = readFile
+    }
+
+    /// Queues a request; `reply` is called on the engine's thread during a later `step`.
+    public func submit(_ request: ControlRequest, reply: @escaping (ControlAnswer) -> Void) {
+        queue.append((request, reply))
+    }
+
+    /// Whether a request or a paged listing is still in progress.
+    public var isBusy: Bool { !queue.isEmpty || job != nil }
+
+    /// One loop iteration's share: accept socket requests, answer the ready ones, advance a
+    /// paged listing by one page. Returns true when the engine was reconfigured with
+    /// renumbered reals (the dataplane must rebuild its forwarding table).
+    public func step(engine: Engine, now: MonotonicTime) -> Bool {
+        // accept(2) on the non-blocking listener costs a system call; a busy loop runs an
+        // iteration per batch, so look for new requests at most every `acceptInterval`.
+        if let server, now >= nextAccept {
+            nextAccept = now + Self.acceptInterval
+            for exchange in server.acceptPending() {
+                guard let request = ControlRequest.decode(exchange.body) else {
+                    exchange.reply(.badRequest, Array("malformed request".utf8))
+                    continue
+                }
+                submit(request) { answer in exchange.reply(answer.ok ? .ok : .badRequest, Array(answer.text.utf8)) }
+            }
+        }
+        var renumbered = false
+        // Requests queued behind a paged listing wait for it, so answers keep their order.
+        while job == nil, !queue.isEmpty {
+            let (request, reply) = queue.removeFirst()
+            renumbered = handle(request, reply: reply, engine: engine, now: now) || renumbered
+        }
+        if var current = job {
+            if current.advance(engine: engine, limit: pageSlots, now: now) {
+                job = nil
+                current.finish(engine: engine, now: now)
+            } else {
+                job = current
+            }
+        }
+        return renumbered
+    }
+
+    /// Answers one request now, or starts a paged listing. True when reals were renumbered.
+    func handle(_ request: ControlRequest, reply: @escaping (ControlAnswer) -> Void, engine: Engine,
+                now: MonotonicTime) -> Bool {
+        switch request {
+        case .show(let words):
+            let show: ShowRequest
+            do { show = try ShowCommandParser.parse(words: words) } catch {
+                reply(.failure("\(error)"))
+                return false
+            }
+            var listing = PagedListing(request: show, reply: reply)
+            let slots = engine.tableSlots
+            let size = listing.isSticky ? slots.sticky : slots.connections
+            if show.connectionFilter == .none || size <= pageSlots {
+                _ = listing.advance(engine: engine, limit: max(size, 1), now: now)
+                listing.finish(engine: engine, now: now)
+            } else {
+                job = listing
+            }
+            return false
+        case .clear(let words):
+            do {
+                switch try ClearCommand.parse(words: words) {
+                case .counters:
+                    engine.clearCounters()
+                    logger.info("slb.clear.counters")
+                    reply(.success(""))
+                case .connections(let scope):
+                    let removed = engine.clearConnections(scope, now: now)
+                    logger.info("slb.clear.connections", metadata: ["slb.connections": "\(removed)"])
+                    reply(.success(""))
+                }
+            } catch {
+                reply(.failure(error.description))
+            }
+            return false
+        case .configure(let lines):
+            let outcome = ConfigurationChange.applying(lines, to: running)
+            return apply(outcome, source: "configure", reply: reply, engine: engine, now: now)
+        case .runningConfig(let all):
+            reply(.success(ConfigRenderer.render(running, all: all)))
+            return false
+        case .reload(let file):
+            guard let path = file ?? configFile else {
+                reply(.failure("% no configuration file: slb run was started without one"))
+                return false
+            }
+            let text: String
+            do { text = try readFile(path) } catch {
+                logger.error("slb.reload.rejected", metadata: ["slb.file": "\(path)", "slb.reason": "\(error)"])
+                reply(.failure("% \(path): cannot read: \(error)"))
+                return false
+            }
+            return apply(ConfigurationChange.parsing(text, file: path), source: path, reply: reply, engine: engine, now: now)
+        case .saveState:
+            guard let saveState else {
+                reply(.failure("% no state file: start slb run with --state-file"))
+                return false
+            }
+            reply(.success(saveState(engine, now)))
+            return false
+        }
+    }
+
+    /// Validated configuration → engine. A rejected change leaves everything as it was.
+    private func apply(_ outcome: ConfigurationChange.Outcome, source: String, reply: (ControlAnswer) -> Void,
+                       engine: Engine, now: MonotonicTime) -> Bool {
+        let diagnostics = outcome.diagnostics.map(\.description)
+        guard let configuration = outcome.configuration else {
+            logger.error("slb.reload.rejected", metadata: ["slb.file": "\(source)",
+                                                          "slb.errors": "\(outcome.diagnostics.errors.count)"])
+            reply(.failure((diagnostics + ["% configuration rejected; the running configuration is unchanged"])
+                .joined(separator: "\n")))
+            return false
+        }
+        let previousMatch = Set(running.vservers.map { ServiceMatch($0) })
+        let report = engine.reconfigure(to: configuration, now: now)
+        running = configuration
+        var summary = ConfigurationChange.summary(report)
+        // The packet socket's BPF filter and the nftables table were built from the start-up
+        // vservers; new VIPs or services reach the engine only after a restart.
+        let added = Set(configuration.vservers.map { ServiceMatch($0) }).subtracting(previousMatch)
+        if !added.isEmpty {
+            logger.warning("slb.reload.filter_stale", metadata: ["slb.vservers": "\(added.count)"])
+            summary += "\n% note: new vserver VIPs/services need a restart to reach the packet filter"
+        }
+        logger.notice("slb.reload.applied", metadata: [
+            "slb.file": "\(source)", "slb.connections": "\(report.restore.connectionsRestored)",
+            "slb.dropped": "\(report.restore.totalConnectionsDropped)", "slb.purged": "\(report.purgedConnections)",
+            "slb.draining": "\(report.draining.map(\.description).joined(separator: ","))",
+        ])
+        reply(.success((diagnostics + ["% applied: " + summary]).joined(separator: "\n")))
+        return report.realsRenumbered
+    }
+}
+
+/// A `show` in progress: rows gathered so far and where the walk stands.
+struct PagedListing {
+    let request: ShowRequest
+    let reply: (ControlAnswer) -> Void
+    var cursor: TableCursor? = .start
+    /// The engine's table generation the walk started in; a reload in between restarts it.
+    var generation: Int?
+    var connections: [ConnectionSnapshot] = []
+    var sticky: [StickySnapshot] = []
+
+    init(request: ShowRequest, reply: @escaping (ControlAnswer) -> Void) {
+        self.request = request
+        self.reply = reply
+    }
+
+    var isSticky: Bool {
+        if case .sticky = request.table { return true }
+        return false
+    }
+
+    /// Copies one page; true when the walk is complete.
+    mutating func advance(engine: Engine, limit: Int, now: MonotonicTime) -> Bool {
+        if let generation, generation != engine.tableGeneration {
+            cursor = .start
+            connections = []
+            sticky = []
+        }
+        generation = engine.tableGeneration
+        guard let at = cursor else { return true }
+        switch request.table {
+        case .sticky(let client):
+            let page = engine.stickyRows(after: at, limit: limit, client: client, now: now)
+            sticky += page.rows
+            cursor = page.next
+        case .conns:
+            let page = engine.connectionRows(after: at, limit: limit, filter: request.connectionFilter)
+            connections += page.rows
+            cursor = page.next
+        case .reals, .vservers, .serverfarms, .probe, .stats:
+            cursor = nil
+        }
+        return cursor == nil
+    }
+
+    /// Renders with SLBShow from a snapshot taken now plus the gathered rows: the same text
+    /// as the in-process renderer gives for the same rows.
+    func finish(engine: Engine, now: MonotonicTime) {
+        var snapshot = engine.snapshot(now: now, connections: .none)
+        snapshot.connections = connections
+        snapshot.sticky = sticky
+        do {
+            let text = try ShowRenderer.render(request, snapshot)
+            // One control frame holds at most 16 MiB (ControlFrame): about 180,000 rows of
+            // `show ip slb conns`. Past that, say so instead of sending a frame the client drops.
+            guard text.utf8.count < ControlFrame.maximumBodyLength else {
+                reply(.failure("% answer too large (\(connections.count + sticky.count) rows, \(text.utf8.count) bytes): "
+                               + "narrow it with vserver NAME or client IP"))
+                return
+            }
+            reply(.success(text))
+        } catch {
+            reply(.failure("% cannot render: \(error)"))
+        }
+    }
+}
+
+/// What the packet filter matches for a vserver: VIP under its mask, protocol, port.
+struct ServiceMatch: Hashable {
+    let address: UInt32
+    let mask: UInt32
+    let service: VirtualService
+
+    init(_ vserver: VirtualServer) {
+        address = vserver.address.value & vserver.mask.value
+        mask = vserver.mask.value
+        service = vserver.service
+    }
+}

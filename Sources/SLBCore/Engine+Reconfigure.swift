@@ -1,0 +1,166 @@
+import SLBConfig
+import SLBWire
+
+/// What a reconfiguration did, for the reload log line and `slb reload`'s answer.
+public struct ReconfigureReport: Hashable, Sendable {
+    /// Connections and sticky objects carried into the new configuration, and those dropped.
+    public var restore = StateImportReport()
+    /// Reals removed from the configuration that still had connections, kept out of
+    /// service so those connections drain (their farm has no `failaction purge`).
+    public var draining: [RealIdentity] = []
+    /// Connections of removed reals whose farm purges (or is gone): removed at once.
+    public var purgedConnections = 0
+    /// True when RealIDs changed meaning: the dataplane must rebuild its forwarding table.
+    public var realsRenumbered = false
+    /// False when the change left every table key valid (same reals, vservers, sticky
+    /// domains and caps, in the same order): the tables were kept as they are, O(objects).
+    public var tablesRebuilt = true
+
+    public init() {}
+}
+
+extension Engine {
+    /// Applies a new (validated) configuration to the running engine, keeping what still
+    /// applies (IOS applies configuration changes to a live SLB without dropping flows):
+    ///
+    /// - connections and sticky objects of vservers, farms and reals that still exist keep
+    ///   their real (by identity: RealIDs may be renumbered, see `realsRenumbered`);
+    /// - a removed real with connections is drained when its farm has no `failaction purge`
+    ///   (kept as an OUTOFSERVICE real until a later reconfiguration finds it idle: existing
+    ///   flows stay, no new ones, as `no inservice` does), and purged otherwise;
+    /// - weights, maxconns, predictors, idle and sticky timers take effect at once;
+    /// - counters, per-real/vserver totals and probe outage history carry over by identity.
+    ///
+    /// O(tables); the runtime calls it on the forwarding thread between batches.
+    public func reconfigure(to newConfiguration: SLBConfiguration, now: MonotonicTime) -> ReconfigureReport {
+        var report = ReconfigureReport()
+        let oldIdentities = realIdentities
+
+        var effective = newConfiguration
+        var configured = Set<RealIdentity>()
+        for farm in newConfiguration.farms {
+            for real in farm.reals { configured.insert(RealIdentity(farm: farm.name, address: real.address, port: real.port)) }
+        }
+        for (r, identity) in oldIdentities.enumerated() where connections.realCount[r] > 0 && !configured.contains(identity) {
+            if let f = effective.farms.firstIndex(where: { $0.name == identity.farm }), !effective.farms[f].failactionPurge {
+                let old = reals[r]
+                effective.farms[f].reals.append(RealServer(address: identity.address, port: identity.port, weight: old.weight,
+                                                           maxConns: old.maxConns, retry: old.retry, inService: false))
+                report.draining.append(identity)
+            } else {
+                report.purgedConnections += Int(connections.realCount[r])
+            }
+        }
+
+        let fresh = Engine(configuration: effective)
+        if report.draining.isEmpty, report.purgedConnections == 0, tablesCompatible(with: fresh) {
+            // Weights, maxconns, admin states, predictors, probes, idle: nothing the tables
+            // are keyed or ordered by changed, so they move over untouched.
+            fresh.connections = connections
+            fresh.sticky = sticky
+            report.tablesRebuilt = false
+            report.restore.connectionsRestored = connections.count
+            report.restore.stickyRestored = sticky.count
+            // The rotation continues where it was unless the farm's weights changed; then it
+            // restarts at the first real with the new blocks, as after a rebuild.
+            for f in fresh.farms.indices where farms.indices.contains(f) && farms[f].reals == fresh.farms[f].reals
+                && farms[f].reals.allSatisfy({ reals[$0].weight == fresh.reals[$0].weight }) {
+                fresh.farms[f].cursor = farms[f].cursor
+                fresh.farms[f].credit = farms[f].credit
+            }
+            fresh.carryHistory(from: self, oldIdentities: oldIdentities)
+            adopt(fresh)
+            return report
+        }
+        do {
+            report.restore = try fresh.importState(exportState(now: now), now: now)
+        } catch {
+            // A fresh engine has empty tables; nothing to restore into otherwise.
+        }
+        fresh.carryHistory(from: self, oldIdentities: oldIdentities)
+        fresh.counters.connectionsDestroyed &+= UInt64(report.restore.totalConnectionsDropped)
+        fresh.counters.connectionsPurged &+= UInt64(report.restore.totalConnectionsDropped)
+        fresh.counters.stickyDestroyed &+= UInt64(report.restore.totalStickyDropped)
+        report.realsRenumbered = fresh.realIdentities != oldIdentities
+        adopt(fresh)
+        return report
+    }
+
+    /// Whether `other`'s configuration keys and orders the tables exactly as this one's does:
+    /// the same reals (identity and RealID), vservers (index, VIP, service), sticky domains
+    /// (group, timer, netmask per vserver) and table caps. Idle times may differ: each
+    /// vserver's list is ordered by last packet, not by deadline.
+    private func tablesCompatible(with other: Engine) -> Bool {
+        guard realIdentities == other.realIdentities,
+              configuration.vservers.map(VServerIdentity.init) == other.configuration.vservers.map(VServerIdentity.init),
+              configuration.entries == other.configuration.entries,
+              stickyDomains.count == other.stickyDomains.count,
+              vservers.count == other.vservers.count else { return false }
+        for d in stickyDomains.indices where stickyDomains[d] != other.stickyDomains[d] { return false }
+        for v in vservers.indices {
+            guard vservers[v].stickyDomain == other.vservers[v].stickyDomain,
+                  vservers[v].stickyMask == other.vservers[v].stickyMask else { return false }
+        }
+        return true
+    }
+
+    /// Counters, totals and probe history follow the objects they describe.
+    private func carryHistory(from old: Engine, oldIdentities: [RealIdentity]) {
+        counters = old.counters
+        var oldReal: [RealIdentity: Int] = [:]
+        for (index, identity) in oldIdentities.enumerated() { oldReal[identity] = index }
+        for (r, identity) in realIdentities.enumerated() {
+            guard let o = oldReal[identity] else { continue }
+            reals[r].totalConnections = old.reals[o].totalConnections
+            reals[r].packets = old.reals[o].packets
+            reals[r].serverFailures = old.reals[o].serverFailures
+            var failing = 0
+            for i in reals[r].probeStart..<(reals[r].probeStart + reals[r].probeCount) {
+                let name = configuration.probes[probeStates[i].probe].name
+                let previous = old.reals[o].probeStart..<(old.reals[o].probeStart + old.reals[o].probeCount)
+                guard let match = previous.first(where: { old.configuration.probes[old.probeStates[$0].probe].name == name })
+                else { continue }
+                let probe = probeStates[i].probe
+                probeStates[i] = ProbeInstance(carrying: old.probeStates[match], probe: probe)
+                if probeStates[i].failing { failing += 1 }
+            }
+            reals[r].failingProbes = failing
+        }
+        for (v, vserver) in vservers.enumerated() {
+            guard let o = old.vservers.firstIndex(where: { $0.name == vserver.name }) else { continue }
+            vservers[v].totalConnections = old.vservers[o].totalConnections
+            vservers[v].packets = old.vservers[o].packets
+        }
+    }
+
+    /// Takes over another engine's whole state (same type, built for the new configuration).
+    private func adopt(_ other: Engine) {
+        configuration = other.configuration
+        reals = other.reals
+        farms = other.farms
+        vservers = other.vservers
+        matchers = other.matchers
+        stickyDomains = other.stickyDomains
+        probeStates = other.probeStates
+        connections = other.connections
+        sticky = other.sticky
+        counters = other.counters
+        pendingEvents += other.pendingEvents
+        targets = other.targets
+        tableGeneration += 1
+    }
+}
+
+extension ProbeInstance {
+    /// The same history under the probe's index in a new configuration.
+    init(carrying other: ProbeInstance, probe: Int) {
+        self.init(probe: probe)
+        misses = other.misses
+        failing = other.failing
+        seenResult = other.seenResult
+        outages = other.outages
+        outageStart = other.outageStart
+        cumulativeOutage = other.cumulativeOutage
+        lastRTT = other.lastRTT
+    }
+}
