@@ -79,6 +79,6 @@ let package = Package(
                                                          .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "GatewayShow", "ControlSocket", "IKE", "ESP",
                                                          "IPsecCrypto", "CryptoOpenSSL", "SLBWire"]),
-        .testTarget(name: "IKEv1FarmTests", dependencies: ["Lab", "Dataplane", "Gateway", "GatewayShow", "SLBCore", "SLBWire"]),
+        .testTarget(name: "IKEv1FarmTests", dependencies: ["Lab", "Dataplane", "Gateway", "GatewayShow", "SLBCore", "SLBShow", "SLBWire"]),
     ]
 )

@@ -6,6 +6,7 @@ import Gateway
 import GatewayShow
 import Lab
 import SLBCore
+import SLBShow
 import SLBWire
 import Testing
 
@@ -58,11 +59,10 @@ struct IKEv1FarmTests {
                                             && $0.gatewayEndpoint == "\(LabAddressPlan.vip):500" })
 
         // The SLB's table: each client's ISAKMP and ESP on one real.
-        let table = try slb.snapshot()
-        #expect(table.vservers.first { $0.name == "IPSEC-ESP" }?.connections == Self.tunnels)
-        #expect(table.vservers.first { $0.name == "IPSEC-ISAKMP" }?.connections == Self.tunnels)
+        #expect(try slb.vserverConnections("IPSEC-ESP") == Self.tunnels)
+        #expect(try slb.vserverConnections("IPSEC-ISAKMP") == Self.tunnels)
         var realOf: [IPv4Address: IPv4Address] = [:]
-        for (client, rows) in Dictionary(grouping: table.connections, by: \.client) {
+        for (client, rows) in Dictionary(grouping: try slb.connections(), by: \.client) {
             let reals = Set(rows.map(\.real))
             #expect(reals.count == 1, "\(client) split over \(reals)")
             #expect(Set(rows.map(\.vserver)) == ["IPSEC-ISAKMP", "IPSEC-ESP"], "\(client): \(rows.map(\.vserver))")
@@ -117,7 +117,7 @@ struct IKEv1FarmTests {
         // back through the SLB from the gateway holding the SA.
         #expect(charon.waitFor("[ HASH N(DPD_ACK) ]", seconds: 8), "\(charon.log.split(separator: "\n").filter { $0.contains("DPD") })")
 
-        let rows = try slb.snapshot().connections.filter { $0.client == address }
+        let rows = try slb.connections().filter { $0.client == address }
         #expect(Set(rows.map(\.vserver)) == ["IPSEC-ISAKMP", "IPSEC-NATT"], "kernel-libipsec floats to 4500: \(rows)")
         let reals = Set(rows.map(\.real))
         #expect(reals.count == 1, "\(address) split over \(reals)")
