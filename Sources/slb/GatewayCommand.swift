@@ -9,12 +9,12 @@ import IPsecCrypto
 import Logging
 import SLBWire
 
-/// `slb gateway`: the embedded IKEv2/ESP gateway (run it on a real, VIP on loopback), and
+/// `slb gateway`: the embedded IKEv2 + IKEv1/ESP gateway (run it on a real, VIP on loopback), and
 /// `slb gateway show crypto …` to ask the running one.
 struct GatewayCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gateway",
-        abstract: "Run the embedded IKEv2/ESP gateway, or show its SAs.",
+        abstract: "Run the embedded IKEv2 + IKEv1/ESP gateway, or show its SAs.",
         subcommands: [GatewayRunCommand.self, GatewayShowCommand.self],
         defaultSubcommand: GatewayRunCommand.self)
 }
@@ -22,7 +22,7 @@ struct GatewayCommand: ParsableCommand {
 struct GatewayRunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Serve IKEv2 on UDP 500/4500 and ESP (raw and UDP-encapsulated) on the VIP.")
+        abstract: "Serve IKEv2 and IKEv1 on UDP 500/4500 and ESP (raw and UDP-encapsulated) on the VIP.")
 
     @Option(help: "The virtual IP clients dial (bound for 500, 4500 and raw ESP).")
     var vip: String

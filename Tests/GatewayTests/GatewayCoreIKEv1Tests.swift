@@ -289,6 +289,25 @@ struct IKEv1InMemoryLab {
         #expect(lab.gateway.snapshot(now: lab.now).isakmpSAs.isEmpty)
     }
 
+    @Test func noIKEv1DropsVersionOneAndStillServesIKEv2() {
+        var table = PSKTable()
+        table.defaultKey = IKEv1InMemoryLab.psk
+        var config = GatewayConfiguration(virtualIP: IKEv1InMemoryLab.vip, preSharedKeys: table,
+                                          cookieSecret: CookieJar.Secret(version: 1, key: [UInt8](repeating: 7, count: 32)))
+        config.ikev1 = IKEv1GatewayOptions(enabled: false)
+        var v2 = InMemoryLab()
+        v2.gateway = GatewayCore(configuration: config, now: v2.now)
+        var v1 = IKEv1InMemoryLab()
+        v1.gateway = v2.gateway
+        var initiator = v1.initiator(Self.client)
+        let up = v1.establish(&initiator)
+        #expect(up == nil)
+        #expect(v1.gateway.counters["ikev1.disabled"] >= 1)
+        var ikev2 = v2.initiator(IPv4Address(192, 0, 2, 21))
+        _ = v2.exchange(&ikev2, ikev2.start(now: v2.now))
+        #expect(ikev2.isEstablished)
+    }
+
     @Test func wrongPSKNeverEstablishes() {
         var lab = IKEv1InMemoryLab()
         var initiator = lab.initiator(Self.client, psk: Array("not-the-key".utf8))
