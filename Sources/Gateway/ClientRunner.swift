@@ -73,6 +73,8 @@ public struct ClientResult: Codable, Sendable, Equatable {
     public var gatewayIdentity: String?
     /// The inner address the gateway assigned (CP reply), when one was requested.
     public var virtualAddress: String?
+    /// IKEv1 with `--dpd`: whether the gateway answered our R-U-THERE (RFC 3706).
+    public var dpdAcknowledged: Bool?
     public var failure: String?
 
     public var pingOK: Bool { pingsSent > 0 && pingsAnswered == pingsSent }

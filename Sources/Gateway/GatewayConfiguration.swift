@@ -24,6 +24,8 @@ public struct GatewayConfiguration: Sendable {
     /// empty INFORMATIONAL; an unanswered one (after the retransmissions) deletes the SA.
     /// nil = never (IOS and strongSwan responders default to no DPD; clients usually run it).
     public var livenessInterval: TimeSpan?
+    /// IKEv1 (`crypto isakmp policy`, transform sets): see GatewayConfiguration+IKEv1.swift.
+    public var ikev1: IKEv1GatewayOptions
 
     public static let defaultESPLifetime = ESPLifetime(hardBytes: 4_608_000 * 1024, hardTime: .seconds(3960))
     public static let defaultInsideAddress = IPv4Address(203, 0, 113, 1)
@@ -38,6 +40,7 @@ public struct GatewayConfiguration: Sendable {
         self.espLifetime = Self.defaultESPLifetime
         self.cookieSecret = cookieSecret
         self.livenessInterval = nil
+        self.ikev1 = IKEv1GatewayOptions()
     }
 
     /// Every address the gateway binds its sockets to (the VIP first).

@@ -13,16 +13,18 @@ public struct GatewayCore {
     public let configuration: GatewayConfiguration
     let crypto: OpenSSLCryptoProvider
     private var responder: IKEv2Responder
-    private var inbound: ESPSADatabase
-    private var children: [UInt32: ChildRecord] = [:]
+    var inbound: ESPSADatabase
+    var children: [UInt32: ChildRecord] = [:]
     private var ikeSAs: [IKESAIdentifier: IKERecord] = [:]
     private var nextTunnelID = 1
-    public private(set) var counters = GatewayCounters()
+    public internal(set) var counters = GatewayCounters()
     /// Events since the last `takeEvents()`, bounded so an unread log cannot grow forever.
     private var events: [GatewayEvent] = []
     static let maximumPendingEvents = 4096
     /// When the responder asked to be called back (retransmissions, half-open expiry).
     public private(set) var ikeWakeup: MonotonicTime?
+    /// IKEv1 main/quick mode responder on the same sockets (GatewayCore+IKEv1.swift).
+    var v1: IKEv1GatewayState
     let started: MonotonicTime
     private let echoAddresses: Set<IPv4Address>
 
@@ -45,6 +47,9 @@ public struct GatewayCore {
         var sendErrors: UInt64 = 0
         var echoReplies: UInt64 = 0
         var innerOther: UInt64 = 0
+        /// Set for ESP SAs negotiated by IKEv1 quick mode (`ike` then holds the cookies).
+        var isakmp: ISAKMPCookies? = nil
+        var isakmpConnectionID: Int? = nil
     }
 
     public init(configuration: GatewayConfiguration, crypto: OpenSSLCryptoProvider = OpenSSLCryptoProvider(), now: MonotonicTime) {
@@ -52,6 +57,7 @@ public struct GatewayCore {
         self.crypto = crypto
         self.responder = IKEv2Responder(configuration: configuration.responderConfiguration, crypto: crypto)
         self.inbound = ESPSADatabase()
+        self.v1 = IKEv1GatewayState(configuration: configuration, crypto: crypto)
         self.started = now
         self.echoAddresses = configuration.echoAddresses
     }
@@ -93,6 +99,7 @@ public struct GatewayCore {
 
     private mutating func receiveIKE(_ datagram: [UInt8], from: IKEEndpoint, to: IKEEndpoint, now: MonotonicTime,
                                      into output: inout [GatewayOutput]) {
+        if routeIKEv1(datagram, from: from, to: to, now: now, into: &output) { return }
         let actions = responder.receive(datagram, from: from, to: to, now: now)
         perform(actions, now: now, into: &output)
     }
@@ -163,7 +170,7 @@ public struct GatewayCore {
         return taken
     }
 
-    private mutating func note(_ e: GatewayEvent) {
+    mutating func note(_ e: GatewayEvent) {
         guard events.count < Self.maximumPendingEvents else { return }
         events.append(e)
     }
@@ -171,7 +178,10 @@ public struct GatewayCore {
     // MARK: timers
 
     /// The next time `handleTimers` must run for IKE.
-    public var nextIKEDeadline: MonotonicTime? { ikeWakeup }
+    public var nextIKEDeadline: MonotonicTime? {
+        guard let v1 = v1.wakeup else { return ikeWakeup }
+        return ikeWakeup.map { min($0, v1) } ?? v1
+    }
 
     /// IKE retransmissions and expiries when due, and the ESP hard-lifetime sweep.
     public mutating func handleTimers(now: MonotonicTime, into output: inout [GatewayOutput]) {
@@ -179,7 +189,12 @@ public struct GatewayCore {
             ikeWakeup = nil
             perform(responder.handleTimers(now: now), now: now, into: &output)
         }
+        handleIKEv1Timers(now: now, into: &output)
         for spi in inbound.removeExpired(now: now) {
+            if children[spi]?.isakmp != nil {
+                expireIKEv1Child(inboundSPI: spi, now: now, into: &output)
+                continue
+            }
             // Hard lifetime passed without a rekey from the peer (RFC 4301 §4.4.2.1).
             children[spi] = nil
             counters.count("esp.expired")
@@ -288,14 +303,14 @@ public struct GatewayCore {
         var ipsecRows: [IPsecSARow] = []
         for (spi, c) in children {
             guard let inboundSA = inbound[spi] else { continue }
-            let lifetime = configuration.espLifetime
+            let lifetime = inboundSA.lifetime
             let age = now - inboundSA.established
             let remainingSeconds = lifetime.hardTime.map { $0.nanoseconds > age.nanoseconds ? ($0.nanoseconds - age.nanoseconds) / 1_000_000_000 : 0 }
             let used = max(inboundSA.counters.bytes, c.outbound.counters.bytes)
             let remainingKB = lifetime.hardBytes.map { $0 > used ? ($0 - used) / 1024 : 0 }
             let port: UInt16? = if case .udp(let p) = c.framing { p } else { nil }
             ipsecRows.append(IPsecSARow(
-                tunnelID: ikeSAs[c.ike]?.tunnelID ?? 0, localAddress: "\(c.local)", remoteAddress: "\(c.peer)",
+                tunnelID: c.isakmpConnectionID ?? ikeSAs[c.ike]?.tunnelID ?? 0, localAddress: "\(c.local)", remoteAddress: "\(c.peer)",
                 remoteUDPPort: port,
                 localSelector: ShowNames.selector(c.child.localSelectors.first),
                 remoteSelector: ShowNames.selector(c.child.remoteSelectors.first),
@@ -307,10 +322,12 @@ public struct GatewayCore {
                 innerOtherPackets: c.innerOther, remainingSeconds: remainingSeconds, remainingKilobytes: remainingKB))
         }
         let drops = counters.values
-        return GatewaySnapshot(
+        var snapshot = GatewaySnapshot(
             virtualIP: "\(configuration.virtualIP)", uptimeSeconds: (now - started).wholeSeconds,
             ikeSAs: ikeRows.sorted { $0.tunnelID < $1.tunnelID },
             ipsecSAs: ipsecRows.sorted { ($0.tunnelID, $0.inboundSPI) < ($1.tunnelID, $1.inboundSPI) },
             drops: drops.map { DropCounter(name: $0.key, count: $0.value) }.sorted { $0.name < $1.name })
+        snapshot.isakmpSAs = isakmpRows(now: now)
+        return snapshot
     }
 }

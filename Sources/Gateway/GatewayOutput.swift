@@ -32,4 +32,20 @@ public enum GatewayEvent: Equatable, Sendable {
     case childDeleted(inboundSPI: UInt32)
     case childExpired(inboundSPI: UInt32)
     case ikeFailed(String)
+    /// IKEv1 (GatewayCore+IKEv1.swift).
+    case ikev1Event(IKEv1LogEvent)
+}
+
+extension GatewayEvent {
+    /// An IKEv1 event: message plus dotted metadata (`isakmp.cookies`, `esp.spi_in`, …);
+    /// `notice` for refusals, failures and dead peers.
+    public static func ikev1(_ message: String, _ metadata: [String: String], notice: Bool = false) -> GatewayEvent {
+        .ikev1Event(IKEv1LogEvent(message: message, metadata: metadata, notice: notice))
+    }
+}
+
+public struct IKEv1LogEvent: Equatable, Sendable {
+    public var message: String
+    public var metadata: [String: String]
+    public var notice: Bool
 }

@@ -168,6 +168,9 @@ public final class GatewayServer: @unchecked Sendable {
             logger.notice("Child SA hard lifetime expired", metadata: ["esp.spi_in": hex(i)])
         case .ikeFailed(let reason):
             logger.notice("IKE SA failed", metadata: ["ike.failure": "\(reason)"])
+        case .ikev1Event(let e):
+            let metadata = e.metadata.mapValues { Logger.MetadataValue.string($0) }
+            if e.notice { logger.notice("\(e.message)", metadata: metadata) } else { logger.info("\(e.message)", metadata: metadata) }
         }
     }
 

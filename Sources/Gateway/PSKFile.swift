@@ -13,13 +13,18 @@ import SLBWire
 /// 192.0.2.10             other-secret             ID_IPV4_ADDR (strongSwan's default IDi)
 /// client1.example        0x6b65792d6279746573      ID_FQDN; 0x… is hex
 /// alice@example.com      alice-secret             ID_RFC822_ADDR (contains '@')
+/// 198.51.100.0/24        branch-secret            IKEv1: peers whose address is in the prefix
 /// ```
+/// IKEv1 main mode picks the key by the peer's address (RFC 2409 §5.4): longest prefix over
+/// the `A.B.C.D/N` lines, the dotted-quad lines (as /32) and `*` (see `ikev1Keys`).
 /// The first field is matched against the IDi the peer sends (the gateway's responder
 /// looks keys up by identity, not by source address, because the SLB may translate it).
 /// The secret is the rest of the line: double-quoted (quotes removed), `0x` + hex, or bare.
 public struct PSKTable: Equatable, Sendable {
     public var byIdentity: [IdentificationPayload: [UInt8]] = [:]
     public var defaultKey: [UInt8]?
+    /// `A.B.C.D/N` lines: IKEv1 keys by peer address prefix (IKEv2 matches identities only).
+    public var addressPrefixes = PreSharedKeyTable()
     public init() {}
 
     /// The key for a peer identity, else the default.
@@ -109,6 +114,16 @@ public enum PSKFile {
                 table.defaultKey = secret
                 continue
             }
+            if selector.contains("/") {
+                guard let network = addressPrefix(selector) else {
+                    throw PSKFileError(path: path, line: lineNumber, message: "expected A.B.C.D/N, got \(selector)")
+                }
+                guard !table.addressPrefixes.entries.contains(where: { $0.network == network }) else {
+                    throw PSKFileError(path: path, line: lineNumber, message: "duplicate prefix \(selector)")
+                }
+                table.addressPrefixes.add(secret, for: network)
+                continue
+            }
             let identity = identity(selector)
             guard table.byIdentity[identity] == nil else {
                 throw PSKFileError(path: path, line: lineNumber, message: "duplicate identity \(selector)")
@@ -124,6 +139,14 @@ public enum PSKFile {
         if let a = IPv4Address(selector) { return .ipv4(a.wireBytes) }
         if selector.contains("@") { return IdentificationPayload(type: .rfc822Address, data: Array(selector.utf8)) }
         return .fqdn(selector)
+    }
+
+    /// `A.B.C.D/N` with 0 ≤ N ≤ 32; host bits are cleared (IOS does the same with a mask).
+    public static func addressPrefix(_ text: String) -> IPv4Network? {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2, let a = IPv4Address(parts[0]), parts[1].count <= 2, let n = Int(parts[1]),
+              let mask = IPv4Mask(prefixLength: n) else { return nil }
+        return IPv4Network(address: IPv4Address(a.value & mask.value), mask: mask)
     }
 
     private static func parseSecret(_ s: Substring, path: String, line: Int) throws(PSKFileError) -> [UInt8] {

@@ -9,6 +9,8 @@ public struct GatewaySnapshot: Hashable, Sendable, Codable {
     public var ikeSAs: [IKESARow]
     public var ipsecSAs: [IPsecSARow]
     public var drops: [DropCounter]
+    /// IKEv1 ISAKMP SAs (`show crypto isakmp sa`); absent in snapshots of older gateways.
+    public var isakmpSAs: [ISAKMPSARow] = []
 
     public init(virtualIP: String, uptimeSeconds: UInt64, ikeSAs: [IKESARow], ipsecSAs: [IPsecSARow], drops: [DropCounter]) {
         self.virtualIP = virtualIP
@@ -16,6 +18,16 @@ public struct GatewaySnapshot: Hashable, Sendable, Codable {
         self.ikeSAs = ikeSAs
         self.ipsecSAs = ipsecSAs
         self.drops = drops
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        virtualIP = try c.decode(String.self, forKey: .virtualIP)
+        uptimeSeconds = try c.decode(UInt64.self, forKey: .uptimeSeconds)
+        ikeSAs = try c.decode([IKESARow].self, forKey: .ikeSAs)
+        ipsecSAs = try c.decode([IPsecSARow].self, forKey: .ipsecSAs)
+        drops = try c.decode([DropCounter].self, forKey: .drops)
+        isakmpSAs = try c.decodeIfPresent([ISAKMPSARow].self, forKey: .isakmpSAs) ?? []
     }
 }
 

@@ -9,7 +9,7 @@ import SLBWire
 struct ClientCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "client",
-        abstract: "Bring up IKEv2 tunnels from distinct source addresses and ping through each.")
+        abstract: "Bring up IKEv2 (or, with --ike v1, IKEv1) tunnels from distinct source addresses and ping through each.")
 
     @Option(help: "The gateway (VIP) to dial.")
     var gateway: String = "203.0.113.100"
@@ -56,6 +56,15 @@ struct ClientCommand: ParsableCommand {
     @Option(name: .customLong("ping-interval"), help: "With --hold: milliseconds between pings through each tunnel.")
     var pingInterval: UInt64 = 200
 
+    @Option(help: "IKE version: v2 (default) or v1 (main mode PSK + quick mode).")
+    var ike: String = "v2"
+
+    @Option(name: .customLong("ikev1-dpd"), help: "IKEv1: periodic DPD every SECONDS of silence, and one R-U-THERE after the pings (reported per tunnel).")
+    var ikev1DPD: UInt64?
+
+    @Option(name: .customLong("ikev1-policy"), help: "IKEv1 policy to offer, 'PRIORITY ENC HASH GROUP [LIFETIME]'; repeatable (default: the gateway's defaults).")
+    var ikev1Policy: [String] = []
+
     struct Report: Codable {
         var tunnels: Int
         var established: Int
@@ -86,6 +95,11 @@ struct ClientCommand: ParsableCommand {
         guard IPv4Address(gateway) != nil, IPv4Address(service) != nil else { throw ValidationError("bad --gateway or --service") }
         guard (1...3600).contains(timeLimit), concurrency > 0 else { throw ValidationError("bad --time-limit or --concurrency") }
         guard (1...60_000).contains(pingTimeout) else { throw ValidationError("--ping-timeout: 1…60000 ms") }
+        guard ike == "v1" || ike == "v2" else { throw ValidationError("--ike: v1 or v2") }
+        if hold != nil, ike == "v1" { throw ValidationError("--hold is IKEv2 only for now (held IKEv1 tunnels: use --ikev1-dpd)") }
+        if ike == "v2", ikev1DPD != nil || !ikev1Policy.isEmpty { throw ValidationError("--ikev1-dpd and --ikev1-policy need --ike v1") }
+        if let ikev1DPD { guard (1...86_400).contains(ikev1DPD) else { throw ValidationError("--ikev1-dpd: 1…86400 seconds") } }
+        for p in ikev1Policy where IKEv1GatewayOptions.parsePolicy(p) == nil { throw ValidationError("--ikev1-policy: bad policy '\(p)'") }
     }
 
     func run() throws {
@@ -110,14 +124,20 @@ struct ClientCommand: ParsableCommand {
         config.keepSAs = keep
         config.requestVirtualAddress = requestAddress
         if let hold { return try runHeld(config, hold: hold) }
-        let runner: ClientRunner
+        let results: [ClientResult]
         do {
-            runner = try ClientRunner(configuration: config)
+            if ike == "v1" {
+                let policies = ikev1Policy.compactMap(IKEv1GatewayOptions.parsePolicy)
+                var options = IKEv1ClientOptions(dpd: ikev1DPD.map { DPDPolicy(interval: .seconds($0), periodic: true) })
+                if !policies.isEmpty { options.policies = policies }
+                results = try IKEv1ClientRunner(configuration: config, options: options).run()
+            } else {
+                results = try ClientRunner(configuration: config).run()
+            }
         } catch {
             FileHandle.standardError.write(Data("slb client: \(error)\n".utf8))
             throw ExitCode(1)
         }
-        let results = runner.run()
         let report = Report(tunnels: results.count, established: results.filter(\.established).count,
                             pingOK: results.filter(\.pingOK).count, results: results)
         if json {
@@ -129,6 +149,7 @@ struct ClientCommand: ParsableCommand {
             print("tunnels \(report.tunnels), established \(report.established), ping ok \(report.pingOK)")
         }
         if report.established != report.tunnels || (pings > 0 && report.pingOK != report.tunnels) { throw ExitCode(1) }
+        if ikev1DPD != nil, results.contains(where: { $0.dpdAcknowledged != true }) { throw ExitCode(1) }
     }
 
     static func line(_ r: ClientResult) -> String {
@@ -141,6 +162,7 @@ struct ClientCommand: ParsableCommand {
         s += r.udpEncapsulation == true ? "esp-udp  " : "esp-raw  "
         s += "gateway \(r.gatewayEndpoint ?? "-") id \(r.gatewayIdentity ?? "-")"
         if let v = r.virtualAddress { s += "  inner \(v)" }
+        if let d = r.dpdAcknowledged { s += d ? "  dpd ack" : "  dpd UNANSWERED" }
         if let f = r.failure { s += "  failure: \(f)" }
         return s
     }

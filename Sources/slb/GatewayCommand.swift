@@ -9,12 +9,12 @@ import IPsecCrypto
 import Logging
 import SLBWire
 
-/// `slb gateway`: the embedded IKEv2/ESP gateway (run it on a real, VIP on loopback), and
+/// `slb gateway`: the embedded IKEv2 + IKEv1/ESP gateway (run it on a real, VIP on loopback), and
 /// `slb gateway show crypto …` to ask the running one.
 struct GatewayCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gateway",
-        abstract: "Run the embedded IKEv2/ESP gateway, or show its SAs.",
+        abstract: "Run the embedded IKEv2 + IKEv1/ESP gateway, or show its SAs.",
         subcommands: [GatewayRunCommand.self, GatewayShowCommand.self],
         defaultSubcommand: GatewayRunCommand.self)
 }
@@ -22,7 +22,7 @@ struct GatewayCommand: ParsableCommand {
 struct GatewayRunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Serve IKEv2 on UDP 500/4500 and ESP (raw and UDP-encapsulated) on the VIP.")
+        abstract: "Serve IKEv2 and IKEv1 on UDP 500/4500 and ESP (raw and UDP-encapsulated) on the VIP.")
 
     @Option(help: "The virtual IP clients dial (bound for 500, 4500 and raw ESP).")
     var vip: String
@@ -51,8 +51,14 @@ struct GatewayRunCommand: ParsableCommand {
     @Option(name: .customLong("cookie-secret-file"), help: "Farm-wide IKE COOKIE secret (root-only file, ≥ 16 octets); default: random per process.")
     var cookieSecretFile: String?
 
-    @Option(help: "Dead peer detection: seconds of IKE silence before a liveness check (default off).")
+    @Option(help: "Dead peer detection: seconds of IKE silence before a liveness check (IKEv2 INFORMATIONAL, IKEv1 R-U-THERE; default off).")
     var dpd: UInt64?
+
+    @Option(name: .customLong("ikev1-policy"), help: "IKEv1 'crypto isakmp policy': 'PRIORITY ENC HASH GROUP [LIFETIME]', e.g. '10 aes256 sha256 14'; repeatable, replaces the defaults.")
+    var ikev1Policy: [String] = []
+
+    @Flag(name: .customLong("no-ikev1"), help: "Drop IKEv1 (version 1.0) datagrams instead of answering them.")
+    var noIKEv1 = false
 
     func validate() throws {
         guard IPv4Address(vip) != nil else { throw ValidationError("--vip: not an IPv4 address: \(vip)") }
@@ -61,6 +67,9 @@ struct GatewayRunCommand: ParsableCommand {
         if let pool, parsePrefix(pool) == nil { throw ValidationError("--pool: expected A.B.C.D/N, got \(pool)") }
         guard espLifetime > 0 else { throw ValidationError("--esp-lifetime must be positive") }
         if let dpd { guard (1...86_400).contains(dpd) else { throw ValidationError("--dpd: 1…86400 seconds") } }
+        for p in ikev1Policy where IKEv1GatewayOptions.parsePolicy(p) == nil {
+            throw ValidationError("--ikev1-policy: expected 'PRIORITY 3des|aes|aes128|aes192|aes256 md5|sha|sha256|sha384|sha512 2|5|14 [60…86400]', got '\(p)'")
+        }
     }
 
     func run() throws {
@@ -82,6 +91,9 @@ struct GatewayRunCommand: ParsableCommand {
         config.forceUDPEncapsulation = forceNATT
         config.espLifetime.hardTime = .seconds(espLifetime)
         config.livenessInterval = dpd.map { .seconds($0) }
+        let policies = ikev1Policy.compactMap(IKEv1GatewayOptions.parsePolicy)
+        config.ikev1 = IKEv1GatewayOptions(policies: policies.isEmpty ? IKEv1GatewayOptions.defaultPolicies : policies,
+                                           enabled: !noIKEv1)
         let server: GatewayServer
         do {
             server = try GatewayServer(configuration: config, controlPath: control, logger: Logger(label: "slb.gateway"))
@@ -96,10 +108,10 @@ struct GatewayRunCommand: ParsableCommand {
 struct GatewayShowCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "show",
-        abstract: "Ask the running gateway: show crypto ikev2 sa [detail] | show crypto ipsec sa.",
+        abstract: "Ask the running gateway: show crypto ikev2 sa [detail] | show crypto isakmp sa | show crypto ipsec sa.",
         aliases: ["sh", "sho"])
 
-    @Argument(help: "crypto ikev2 sa [detail] | crypto ipsec sa (unique prefixes accepted)")
+    @Argument(help: "crypto ikev2 sa [detail] | crypto isakmp sa | crypto ipsec sa (unique prefixes accepted)")
     var words: [String]
 
     @Flag(help: "Print the snapshot as JSON.")
@@ -108,7 +120,7 @@ struct GatewayShowCommand: ParsableCommand {
     @Option(help: "Control socket path of the running gateway.")
     var control: String = GatewayControl.defaultPath
 
-    enum Table { case ikev2(detail: Bool), ipsec }
+    enum Table { case ikev2(detail: Bool), isakmp, ipsec }
 
     static func parseWords(_ words: [String]) -> Table? {
         func matches(_ word: String, _ keyword: String) -> Bool { !word.isEmpty && keyword.hasPrefix(word.lowercased()) }
@@ -119,12 +131,13 @@ struct GatewayShowCommand: ParsableCommand {
             return nil
         }
         if matches(words[1], "ipsec"), words.count == 3 { return .ipsec }
+        if matches(words[1], "isakmp"), words.count == 3 { return .isakmp }
         return nil
     }
 
     func run() throws {
         guard let table = Self.parseWords(words) else {
-            throw ValidationError("expected 'crypto ikev2 sa [detail]' or 'crypto ipsec sa'")
+            throw ValidationError("expected 'crypto ikev2 sa [detail]', 'crypto isakmp sa' or 'crypto ipsec sa'")
         }
         let snapshot: GatewaySnapshot
         do {
@@ -139,6 +152,7 @@ struct GatewayShowCommand: ParsableCommand {
         }
         switch table {
         case .ikev2(let detail): print(IKEv2SATable.render(snapshot, detail: detail), terminator: "")
+        case .isakmp: print(GatewayShowText.isakmpSA(snapshot), terminator: "")
         case .ipsec: print(IPsecSATable.render(snapshot), terminator: "")
         }
     }

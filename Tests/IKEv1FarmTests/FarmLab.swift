@@ -1,0 +1,1 @@
+../FarmTests/FarmLab.swift

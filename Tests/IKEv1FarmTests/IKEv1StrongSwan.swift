@@ -1,0 +1,1 @@
+../GatewayTests/IKEv1StrongSwan.swift
