@@ -134,7 +134,7 @@ final class StoryLab: @unchecked Sendable {
         try config.write(toFile: dir + "/farm.cfg", atomically: true, encoding: .utf8)
         slb = try start(in: plan.slbNamespace, [try #require(StoryLab.slbPath), "run", dir + "/farm.cfg",
                                                 "--report-json", dir + "/snapshot.json", "--for", "300"], log: "slb.log")
-        try #require(waitUntil(seconds: 10) { self.slbLog.contains("slb.run.ready") }, "slb run did not start: \(slbLog)")
+        try #require(waitUntil(seconds: 30) { self.slbLog.contains("slb.run.ready") }, "slb run did not start: \(slbLog)")
     }
 
     var slbLog: String { log("slb.log") }
