@@ -90,13 +90,11 @@ public final class ClientRunner: @unchecked Sendable {
     private var tunnels: [Tunnel] = []
 
     private enum Phase { case waiting, negotiating, pinging, closing, done }
-    private enum SocketRole: CaseIterable { case ike500, ike4500, esp }
+    private typealias SocketRole = ClientSockets.Role
 
     private struct Tunnel {
         var local: IPv4Address
-        var ike500: DatagramSocket
-        var ike4500: DatagramSocket
-        var esp: DatagramSocket
+        var sockets: ClientSockets
         var initiator: IKEv2Initiator
         var phase: Phase = .waiting
         var started: MonotonicTime?
@@ -110,13 +108,6 @@ public final class ClientRunner: @unchecked Sendable {
         var innerSource: IPv4Address
         var result: ClientResult
 
-        func socket(_ role: SocketRole) -> DatagramSocket {
-            switch role {
-            case .ike500: ike500
-            case .ike4500: ike4500
-            case .esp: esp
-            }
-        }
     }
 
     public init(configuration: ClientConfiguration) throws {
@@ -124,11 +115,7 @@ public final class ClientRunner: @unchecked Sendable {
         var built: [Tunnel] = []
         do {
             for source in configuration.sources {
-                let s500 = try DatagramSocket.udp(source, port: 500)
-                let s4500: DatagramSocket
-                do { s4500 = try DatagramSocket.udp(source, port: 4500) } catch { s500.close(); throw error }
-                let esp: DatagramSocket
-                do { esp = try DatagramSocket.rawESP(source) } catch { s500.close(); s4500.close(); throw error }
+                let sockets = try ClientSockets(source: source)
                 var ic = IKEv2InitiatorConfiguration(
                     local: IKEEndpoint(source, 500), peer: IKEEndpoint(configuration.gateway, 500),
                     identity: .ipv4(source.wireBytes), psk: configuration.psk, ike: configuration.ike,
@@ -139,19 +126,19 @@ public final class ClientRunner: @unchecked Sendable {
                                          remoteSelectors: [.host(configuration.service)]))
                 ic.requestVirtualAddress = configuration.requestVirtualAddress
                 ic.peerIdentity = configuration.gatewayIdentity ?? .ipv4(configuration.gateway.wireBytes)
-                built.append(Tunnel(local: source, ike500: s500, ike4500: s4500, esp: esp,
+                built.append(Tunnel(local: source, sockets: sockets,
                                     initiator: IKEv2Initiator(configuration: ic, crypto: crypto), innerSource: source,
                                     result: ClientResult(source: "\(source)", established: false, pingsSent: 0, pingsAnswered: 0)))
             }
         } catch {
-            for t in built { t.ike500.close(); t.ike4500.close(); t.esp.close() }
+            for t in built { t.sockets.close() }
             throw error
         }
         tunnels = built
     }
 
     deinit {
-        for t in tunnels { t.ike500.close(); t.ike4500.close(); t.esp.close() }
+        for t in tunnels { t.sockets.close() }
     }
 
     /// Runs every tunnel to completion (or the time limit) on a dedicated thread.
@@ -173,7 +160,7 @@ public final class ClientRunner: @unchecked Sendable {
         var owner: [(tunnel: Int, role: SocketRole)] = []
         for (i, t) in tunnels.enumerated() {
             for role in SocketRole.allCases {
-                pollSet.append(pollfd(fd: t.socket(role).fileDescriptor, events: Int16(POLLIN), revents: 0))
+                pollSet.append(pollfd(fd: t.sockets.socket(role).fileDescriptor, events: Int16(POLLIN), revents: 0))
                 owner.append((i, role))
             }
         }
@@ -227,7 +214,7 @@ public final class ClientRunner: @unchecked Sendable {
     static let receiveBatch = 64
 
     private func drain(tunnel i: Int, role: SocketRole, buffer: inout [UInt8]) {
-        let socket = tunnels[i].socket(role)
+        let socket = tunnels[i].sockets.socket(role)
         for _ in 0..<Self.receiveBatch {
             guard let (count, from, port) = socket.receive(into: &buffer) else { return }
             let now = MonotonicClock.now()
@@ -258,9 +245,9 @@ public final class ClientRunner: @unchecked Sendable {
             switch action {
             case .send(let bytes, let to, let from):
                 if from.port == 500 {
-                    tunnels[i].ike500.send(bytes, to: to.address, port: to.port)
+                    tunnels[i].sockets.ike500.send(bytes, to: to.address, port: to.port)
                 } else {
-                    tunnels[i].ike4500.send(markedIKEDatagram(bytes), to: to.address, port: to.port)
+                    tunnels[i].sockets.ike4500.send(markedIKEDatagram(bytes), to: to.address, port: to.port)
                 }
             case .schedule(let at):
                 tunnels[i].wakeup = at
@@ -351,9 +338,9 @@ public final class ClientRunner: @unchecked Sendable {
         tunnels[i].outbound = outbound
         if child.udpEncapsulation {
             let port = tunnels[i].initiator.ikeSA?.peer.port ?? 4500
-            tunnels[i].ike4500.send(esp, to: configuration.gateway, port: port)
+            tunnels[i].sockets.ike4500.send(esp, to: configuration.gateway, port: port)
         } else {
-            tunnels[i].esp.send(esp, to: configuration.gateway, port: 0)
+            tunnels[i].sockets.esp.send(esp, to: configuration.gateway, port: 0)
         }
     }
 

@@ -75,13 +75,11 @@ public final class DPDClientRunner: @unchecked Sendable {
     private var tunnels: [Tunnel] = []
 
     private enum Phase { case waiting, negotiating, up }
-    private enum SocketRole: CaseIterable { case ike500, ike4500, esp }
+    private typealias SocketRole = ClientSockets.Role
 
     private struct Tunnel {
         var local: IPv4Address
-        var ike500: DatagramSocket
-        var ike4500: DatagramSocket
-        var esp: DatagramSocket
+        var sockets: ClientSockets
         var initiator: IKEv2Initiator
         var phase: Phase = .waiting
         var startAfter: MonotonicTime
@@ -95,13 +93,6 @@ public final class DPDClientRunner: @unchecked Sendable {
         var sequence: UInt16 = 0
         var result: DPDClientResult
 
-        func socket(_ role: SocketRole) -> DatagramSocket {
-            switch role {
-            case .ike500: ike500
-            case .ike4500: ike4500
-            case .esp: esp
-            }
-        }
     }
 
     public init(configuration: DPDClientConfiguration) throws {
@@ -109,25 +100,21 @@ public final class DPDClientRunner: @unchecked Sendable {
         var built: [Tunnel] = []
         do {
             for source in configuration.base.sources {
-                let s500 = try DatagramSocket.udp(source, port: 500)
-                let s4500: DatagramSocket
-                do { s4500 = try DatagramSocket.udp(source, port: 4500) } catch { s500.close(); throw error }
-                let esp: DatagramSocket
-                do { esp = try DatagramSocket.rawESP(source) } catch { s500.close(); s4500.close(); throw error }
-                built.append(Tunnel(local: source, ike500: s500, ike4500: s4500, esp: esp, initiator: makeInitiator(source),
+                let sockets = try ClientSockets(source: source)
+                built.append(Tunnel(local: source, sockets: sockets, initiator: makeInitiator(source),
                                     startAfter: .zero, lastInbound: .zero, nextPing: .zero,
                                     result: DPDClientResult(source: "\(source)", establishments: 0, deadPeers: 0, pingsSent: 0,
                                                             pingsAnswered: 0, upAtEnd: false, failures: [])))
             }
         } catch {
-            for t in built { t.ike500.close(); t.ike4500.close(); t.esp.close() }
+            for t in built { t.sockets.close() }
             throw error
         }
         tunnels = built
     }
 
     deinit {
-        for t in tunnels { t.ike500.close(); t.ike4500.close(); t.esp.close() }
+        for t in tunnels { t.sockets.close() }
     }
 
     /// A fresh initiator (new SPIi, nonces, keys) for a source: every (re-)initiation is a new
@@ -166,7 +153,7 @@ public final class DPDClientRunner: @unchecked Sendable {
         var owner: [(tunnel: Int, role: SocketRole)] = []
         for (i, t) in tunnels.enumerated() {
             for role in SocketRole.allCases {
-                pollSet.append(pollfd(fd: t.socket(role).fileDescriptor, events: Int16(POLLIN), revents: 0))
+                pollSet.append(pollfd(fd: t.sockets.socket(role).fileDescriptor, events: Int16(POLLIN), revents: 0))
                 owner.append((i, role))
             }
         }
@@ -214,7 +201,7 @@ public final class DPDClientRunner: @unchecked Sendable {
     }
 
     private func drain(tunnel i: Int, role: SocketRole, buffer: inout [UInt8]) {
-        let socket = tunnels[i].socket(role)
+        let socket = tunnels[i].sockets.socket(role)
         for _ in 0..<Self.receiveBatch {
             guard let (count, from, port) = socket.receive(into: &buffer) else { return }
             let now = MonotonicClock.now()
@@ -252,9 +239,9 @@ public final class DPDClientRunner: @unchecked Sendable {
             switch action {
             case .send(let bytes, let to, let from):
                 if from.port == 500 {
-                    tunnels[i].ike500.send(bytes, to: to.address, port: to.port)
+                    tunnels[i].sockets.ike500.send(bytes, to: to.address, port: to.port)
                 } else {
-                    tunnels[i].ike4500.send(markedIKEDatagram(bytes), to: to.address, port: to.port)
+                    tunnels[i].sockets.ike4500.send(markedIKEDatagram(bytes), to: to.address, port: to.port)
                 }
             case .schedule(let at):
                 tunnels[i].wakeup = at
@@ -321,9 +308,9 @@ public final class DPDClientRunner: @unchecked Sendable {
         guard let esp = try? outbound.seal(inner, now: now, crypto: crypto) else { return }
         tunnels[i].outbound = outbound
         if child.udpEncapsulation {
-            tunnels[i].ike4500.send(esp, to: configuration.base.gateway, port: tunnels[i].initiator.ikeSA?.peer.port ?? 4500)
+            tunnels[i].sockets.ike4500.send(esp, to: configuration.base.gateway, port: tunnels[i].initiator.ikeSA?.peer.port ?? 4500)
         } else {
-            tunnels[i].esp.send(esp, to: configuration.base.gateway, port: 0)
+            tunnels[i].sockets.esp.send(esp, to: configuration.base.gateway, port: 0)
         }
     }
 

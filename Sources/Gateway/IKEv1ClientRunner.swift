@@ -36,13 +36,11 @@ public final class IKEv1ClientRunner: @unchecked Sendable {
     private var tunnels: [Tunnel] = []
 
     private enum Phase { case waiting, negotiating, pinging, probing, closing, done }
-    private enum SocketRole: CaseIterable { case ike500, ike4500, esp }
+    private typealias SocketRole = ClientSockets.Role
 
     private struct Tunnel {
         var local: IPv4Address
-        var ike500: DatagramSocket
-        var ike4500: DatagramSocket
-        var esp: DatagramSocket
+        var sockets: ClientSockets
         var initiator: IKEv1Initiator
         var phase: Phase = .waiting
         var started: MonotonicTime?
@@ -57,13 +55,6 @@ public final class IKEv1ClientRunner: @unchecked Sendable {
         var firstPingAt: MonotonicTime?
         var result: ClientResult
 
-        func socket(_ role: SocketRole) -> DatagramSocket {
-            switch role {
-            case .ike500: ike500
-            case .ike4500: ike4500
-            case .esp: esp
-            }
-        }
     }
 
     /// How long the post-ping R-U-THERE may take (RFC 3706 leaves it to the implementation).
@@ -82,30 +73,26 @@ public final class IKEv1ClientRunner: @unchecked Sendable {
         var built: [Tunnel] = []
         do {
             for source in configuration.sources {
-                let s500 = try DatagramSocket.udp(source, port: 500)
-                let s4500: DatagramSocket
-                do { s4500 = try DatagramSocket.udp(source, port: 4500) } catch { s500.close(); throw error }
-                let esp: DatagramSocket
-                do { esp = try DatagramSocket.rawESP(source) } catch { s500.close(); s4500.close(); throw error }
+                let sockets = try ClientSockets(source: source)
                 var ic = IKEv1InitiatorConfiguration(
                     local: IKEEndpoint(source, 500), peer: IKEEndpoint(configuration.gateway, 500), psk: configuration.psk,
                     policies: options.policies, quickMode: options.quickMode, dpd: options.dpd)
                 // IDci/IDcr (RFC 2409 §5.5): this address ↔ the service, so the gateway's
                 // selector check passes the ping (without IDs they would be the ISAKMP peers).
                 ic.quickModeIDs = (local: .ipv4(source), remote: .ipv4(configuration.service))
-                built.append(Tunnel(local: source, ike500: s500, ike4500: s4500, esp: esp,
+                built.append(Tunnel(local: source, sockets: sockets,
                                     initiator: IKEv1Initiator(configuration: ic, crypto: crypto),
                                     result: ClientResult(source: "\(source)", established: false, pingsSent: 0, pingsAnswered: 0)))
             }
         } catch {
-            for t in built { t.ike500.close(); t.ike4500.close(); t.esp.close() }
+            for t in built { t.sockets.close() }
             throw error
         }
         tunnels = built
     }
 
     deinit {
-        for t in tunnels { t.ike500.close(); t.ike4500.close(); t.esp.close() }
+        for t in tunnels { t.sockets.close() }
     }
 
     public func run() -> [ClientResult] {
@@ -120,7 +107,7 @@ public final class IKEv1ClientRunner: @unchecked Sendable {
         var owner: [(tunnel: Int, role: SocketRole)] = []
         for (i, t) in tunnels.enumerated() {
             for role in SocketRole.allCases {
-                pollSet.append(pollfd(fd: t.socket(role).fileDescriptor, events: Int16(POLLIN), revents: 0))
+                pollSet.append(pollfd(fd: t.sockets.socket(role).fileDescriptor, events: Int16(POLLIN), revents: 0))
                 owner.append((i, role))
             }
         }
@@ -163,7 +150,7 @@ public final class IKEv1ClientRunner: @unchecked Sendable {
     }
 
     private func drain(tunnel i: Int, role: SocketRole, buffer: inout [UInt8]) {
-        let socket = tunnels[i].socket(role)
+        let socket = tunnels[i].sockets.socket(role)
         for _ in 0..<Self.receiveBatch {
             guard let (count, from, port) = socket.receive(into: &buffer) else { return }
             let now = MonotonicClock.now()
@@ -196,9 +183,9 @@ public final class IKEv1ClientRunner: @unchecked Sendable {
             switch action {
             case .send(let bytes, let to, let from):
                 if from.port == 500 {
-                    tunnels[i].ike500.send(bytes, to: to.address, port: to.port)
+                    tunnels[i].sockets.ike500.send(bytes, to: to.address, port: to.port)
                 } else {
-                    tunnels[i].ike4500.send(markedIKEDatagram(bytes), to: to.address, port: to.port)
+                    tunnels[i].sockets.ike4500.send(markedIKEDatagram(bytes), to: to.address, port: to.port)
                 }
             case .schedule(let at):
                 tunnels[i].wakeup = at
@@ -308,9 +295,9 @@ public final class IKEv1ClientRunner: @unchecked Sendable {
         guard let esp = try? outbound.seal(inner, now: now, crypto: crypto) else { return }
         tunnels[i].outbound = outbound
         if child.udpEncapsulation {
-            tunnels[i].ike4500.send(esp, to: configuration.gateway, port: tunnels[i].initiator.info?.peer.port ?? 4500)
+            tunnels[i].sockets.ike4500.send(esp, to: configuration.gateway, port: tunnels[i].initiator.info?.peer.port ?? 4500)
         } else {
-            tunnels[i].esp.send(esp, to: configuration.gateway, port: 0)
+            tunnels[i].sockets.esp.send(esp, to: configuration.gateway, port: 0)
         }
     }
 
