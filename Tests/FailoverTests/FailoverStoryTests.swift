@@ -11,13 +11,17 @@ import Glibc
 #endif
 
 /// Issue 7: a gateway's IKE dies (its `slb gateway` process killed, or its link cut); the SLB's
-/// IKE probe marks it PROBE_FAILED and purges; the strongSwan clients' DPD declares the peer
-/// dead, they re-initiate, land on surviving gateways, and their tunnels carry pings again.
+/// IKE probe marks it PROBE_FAILED and purges; the strongSwan clients' DPD (IKEv2 liveness
+/// checks, IKEv1 RFC 3706 R-U-THERE) declares the peer dead, they re-initiate, land on
+/// surviving gateways, and their tunnels carry pings again.
 /// With only a ping probe a killed IKE process goes unnoticed and its clients stay black-holed.
 @Suite("failover story: IKE probe, purge, DPD re-landing (root, namespaces, strongSwan)", .serialized,
        .enabled(if: StoryLab.unavailableReason == nil, Comment(rawValue: StoryLab.unavailableReason ?? "")))
 struct FailoverStoryTests {
-    static let clientCount = 6
+    /// strongSwan clients, initiated one after another (round robin over 3 equal reals puts
+    /// clients 1, 4 and 7 on the victim): the odd ones speak IKEv1, the even ones IKEv2.
+    static let clientCount = 8
+    static let ikev1Clients: Set<Int> = [1, 3, 5, 7]
     /// The project's own clients (`slb client --hold`) beside the strongSwan ones.
     static let ownClientCount = 100
     static let victim = 2
@@ -49,7 +53,9 @@ struct FailoverStoryTests {
         // First probe rounds: every real answers before any client arrives.
         usleep(1_500_000)
         for i in lab.clients.indices { try lab.startClient(i) }
-        for i in lab.clients.indices { try #require(lab.initiate(i), "client \(i) did not connect: \(lab.log("charon\(i).log").suffix(3000))") }
+        for i in lab.clients.indices {
+            try #require(lab.initiate(i), "client \(i) (IKEv\(lab.isIKEv1(i) ? 1 : 2)) did not connect: \(lab.log("charon\(i).log").suffix(3000))")
+        }
         for i in lab.clients.indices { #expect(lab.ping(i), "client \(i) ping before the failure") }
         try lab.startOwnClients(ownClientCount)
         var placement: [String: [Int]] = [:]
@@ -65,12 +71,14 @@ struct FailoverStoryTests {
     @Test("IKE probe: PROBE_FAILED and purge, nothing forwarded to the dead real afterwards, every client re-lands on a live gateway with one IKE SA within DPD + 15 s and pings, healthy reals unchanged, the returning gateway is not handed existing clients",
           arguments: [Failure.processKilled, .linkCut])
     func ikeProbe(failure: Failure) throws {
-        let lab = try StoryLab(gateways: 3, clients: FailoverStoryTests.clientCount)
+        let lab = try StoryLab(gateways: 3, clients: FailoverStoryTests.clientCount, ikev1Clients: FailoverStoryTests.ikev1Clients)
         defer { lab.tearDown() }
         let placement = try FailoverStoryTests.bringUp(lab, probe: "ike")
         let victim = FailoverStoryTests.victim
-        let victims = lab.clients.filter { placement[$0] == [victim] }
-        try #require(!victims.isEmpty, "round robin put no client on gateway \(victim): \(placement)")
+        let victimIndices = lab.clients.indices.filter { placement[lab.clients[$0]] == [victim] }
+        let victims = victimIndices.map { lab.clients[$0] }
+        try #require(victimIndices.contains(where: lab.isIKEv1) && victimIndices.contains { !lab.isIKEv1($0) },
+                     "round robin put no IKEv1 and IKEv2 strongSwan client on gateway \(victim): \(placement)")
         let victimAddress = "198.51.100.1\(victim)"
         #expect(!lab.slbLog.contains("slb.real.down"), "a real failed before the test: \(lab.slbLog)")
 
@@ -99,7 +107,7 @@ struct FailoverStoryTests {
 
         // Every client: exactly one IKE SA, on a live gateway, and pings through it.
         let live = [1, 2, 3].filter { $0 != victim }
-        let bound = StoryLab.dpdDetection + 15
+        let bound = StoryLab.slowestDPDDetection + 15
         var relanded: Double?
         let settled = waitUntil(seconds: bound) {
             let now = lab.placement(live)
@@ -108,7 +116,7 @@ struct FailoverStoryTests {
             relanded = Date().timeIntervalSince1970 - failedAt
             return true
         }
-        #expect(settled, "not every client re-landed within DPD \(StoryLab.dpdDetection) s + 15 s: \(lab.placement(live)) \(lab.slbLog.suffix(1500))")
+        #expect(settled, "not every client re-landed within DPD \(StoryLab.slowestDPDDetection) s + 15 s: \(lab.placement(live)) \(lab.slbLog.suffix(1500))")
         usleep(1_000_000)
         lab.stopPingers()
 
@@ -122,14 +130,17 @@ struct FailoverStoryTests {
             #expect(later.reals.first { $0.address.description == "198.51.100.1\(n)" }?.state == .operational)
         }
 
-        let outage = OutageMeasurement(failureAt: failedAt, answered: Dictionary(uniqueKeysWithValues:
-            lab.clients.indices.map { (lab.clients[$0], lab.answeredPings($0)) }))
         print("failover story (\(failure)): PROBE_FAILED \(toDown.map { String(format: "%.2f", $0) } ?? "?") s, purge \(toPurge.map { String(format: "%.2f", $0) } ?? "?") s, "
               + "every client re-landed and pinging \(relanded.map { String(format: "%.2f", $0) } ?? "never") s after the failure; "
-              + "victims \(victims.count)/\(lab.clients.count): " + outage.summary(dpdDetection: StoryLab.dpdDetection))
-        for client in victims {
-            if let value = outage.outages[client] ?? nil {
-                #expect(value <= StoryLab.dpdDetection + 15, "client \(client) outage \(value) s")
+              + "strongSwan victims \(victims.count)/\(lab.clients.count)")
+        for (version, detection) in [(2, StoryLab.dpdDetection), (1, StoryLab.ikev1DPDDetection)] {
+            let mine = victimIndices.filter { lab.isIKEv1($0) == (version == 1) }
+            let outage = OutageMeasurement(failureAt: failedAt, answered: Dictionary(uniqueKeysWithValues:
+                mine.map { (lab.clients[$0], lab.answeredPings($0)) }))
+            print("failover story (\(failure)): strongSwan IKEv\(version) victims \(mine.count): " + outage.summary(dpdDetection: detection))
+            #expect(outage.unrecovered.isEmpty, "IKEv\(version) clients without an answer after the failure: \(outage.unrecovered)")
+            for (client, value) in outage.outages {
+                if let value { #expect(value <= detection + 15, "IKEv\(version) client \(client) outage \(value) s") }
             }
         }
 
@@ -187,14 +198,14 @@ struct FailoverStoryTests {
 
     @Test("ping probe only: a killed `slb gateway` goes unnoticed; the real stays OPERATIONAL and its clients stay black-holed past their DPD")
     func pingOnlyMissesDeadIKE() throws {
-        let lab = try StoryLab(gateways: 3, clients: FailoverStoryTests.clientCount)
+        let lab = try StoryLab(gateways: 3, clients: FailoverStoryTests.clientCount, ikev1Clients: FailoverStoryTests.ikev1Clients)
         defer { lab.tearDown() }
         let placement = try FailoverStoryTests.bringUp(lab, probe: "ping")
         let victim = FailoverStoryTests.victim
         let victims = lab.clients.indices.filter { placement[lab.clients[$0]] == [victim] }
         try #require(!victims.isEmpty, "round robin put no client on gateway \(victim): \(placement)")
         lab.killGateway(victim)
-        usleep(UInt32((StoryLab.dpdDetection + 4) * 1_000_000))
+        usleep(UInt32((StoryLab.slowestDPDDetection + 4) * 1_000_000))
         #expect(!lab.slbLog.contains("slb.real.down"), "a ping probe noticed a dead IKE process? \(lab.slbLog)")
         let snapshot = try lab.snapshot()
         #expect(snapshot.reals.first { $0.address.description == "198.51.100.1\(victim)" }?.state == .operational)

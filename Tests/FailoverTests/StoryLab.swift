@@ -12,8 +12,8 @@ import Glibc
 
 /// The failover story's lab: the project's lab plan (client host, SLB, N gateway namespaces)
 /// with `slb gateway` in every gateway namespace, `slb run` in the SLB namespace, and one
-/// strongSwan charon in the client namespace holding one IKEv2 connection per client source
-/// address (DPD with `dpd_action = restart`, short retransmission timers: spec ike.md §6).
+/// strongSwan charon per client (its own namespace) holding one IKEv2 or IKEv1 connection
+/// (DPD with `dpd_action = restart`, short retransmission timers: spec ike.md §6).
 /// Every process is started by this object, recorded by PID and killed by PID in `tearDown`.
 final class StoryLab: @unchecked Sendable {
     // @unchecked: one test uses it at a time (the suite is serialized).
@@ -25,11 +25,23 @@ final class StoryLab: @unchecked Sendable {
     static let dpdDelay = 2.0
     static let retransmitTimeout = 1.0, retransmitBase = 1.4, retransmitTries = 3
 
+    /// IKEv1 (RFC 3706) clients: R-U-THERE after `dpdDelay` of inbound silence; the peer is
+    /// dead when nothing came in for `dpdTimeout` (strongSwan's `dpd_timeout`, IKEv1 only).
+    static let ikev1DPDTimeout = 6.0
+
     /// IKEv2 DPD detection time (spec ike.md §6): dpd_delay, then the liveness request and its
     /// retransmissions, each waiting timeout × base^i (i = 0 … tries), before the peer is dead.
     static var dpdDetection: Double {
         dpdDelay + (0...retransmitTries).reduce(0.0) { $0 + retransmitTimeout * pow(retransmitBase, Double($1)) }
     }
+
+    /// IKEv1 DPD detection time (spec ike.md §6.2): dpd_delay + dpd_timeout. strongSwan checks
+    /// every dpd_delay and, once it sent R-U-THERE, declares the peer dead dpd_timeout after
+    /// the last inbound packet; the sum bounds it.
+    static var ikev1DPDDetection: Double { dpdDelay + ikev1DPDTimeout }
+
+    /// The longest detection time of any strongSwan client in the story.
+    static var slowestDPDDetection: Double { max(dpdDetection, ikev1DPDDetection) }
 
     static let slbPath: String? = {
         var url = URL(fileURLWithPath: #filePath)
@@ -54,12 +66,15 @@ final class StoryLab: @unchecked Sendable {
     let controller: LabController
     let dir: String
     let clients: [String]
+    /// Indices of the strongSwan clients that speak IKEv1 (main mode PSK + quick mode); the
+    /// others speak IKEv2.
+    let ikev1Clients: Set<Int>
     private(set) var gateways: [Int: Process] = [:]
     private(set) var slb: Process?
     private var others: [Process] = []
     private var clientNamespaces: [String] = []
 
-    init(gateways count: Int, clients clientCount: Int) throws {
+    init(gateways count: Int, clients clientCount: Int, ikev1Clients: Set<Int> = []) throws {
         let serial = StoryLab.serial.add(1, ordering: .relaxed).newValue % 100
         let id = try #require(LabID("f\(getpid() % 10000)x\(serial)"))
         dir = "/tmp/vslb-failover-\(id)"
@@ -71,6 +86,7 @@ final class StoryLab: @unchecked Sendable {
         // The lab plan's spare public addresses (192.0.2.2–.9): not owned by the client host.
         precondition(clientCount <= 8, "at most 8 strongSwan clients (192.0.2.2–.9)")
         clients = (0..<clientCount).map { "192.0.2.\(2 + $0)" }
+        self.ikev1Clients = ikev1Clients.filter { $0 < clientCount }
         _ = try controller.up(plan, owner: ProcessIdentity.current, handOver: true)
         let psk = dir + "/psk"
         _ = FileManager.default.createFile(atPath: psk, contents: Data("* \"lab-psk-0123456789\"\n".utf8),
@@ -149,21 +165,23 @@ final class StoryLab: @unchecked Sendable {
         return try JSONDecoder().decode(SLBSnapshot.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
     }
 
-    /// The IKE SAs gateway n holds (`slb gateway show crypto ikev2 sa --json`); nil when it
-    /// does not answer (dead process or gone namespace).
-    func ikeSAs(_ n: Int) -> [IKESARow]? {
+    /// The peers of the IKE SAs gateway n holds, one entry per SA: IKEv2 SAs and IKEv1 ISAKMP
+    /// SAs (`slb gateway show crypto ikev2 sa --json` carries both); nil when it does not
+    /// answer (dead process or gone namespace).
+    func ikeSAs(_ n: Int) -> [String]? {
         guard let slbPath = StoryLab.slbPath else { return nil }
         let r = StoryLab.run(["ip", "netns", "exec", plan.gatewayNamespace(n), slbPath, "gateway", "show", "crypto", "ikev2", "sa",
                               "--json", "--control", controlPath(n)], timeout: 5)
         guard r.status == 0, let snapshot = try? JSONDecoder().decode(GatewaySnapshot.self, from: Data(r.stdout.utf8)) else { return nil }
-        return snapshot.ikeSAs
+        return snapshot.ikeSAs.map(\.remoteAddress) + snapshot.isakmpSAs.map(\.destination)
     }
 
-    /// Which gateways hold an IKE SA of each client (client address → gateway numbers).
+    /// Which gateways hold an IKE SA (v2 or ISAKMP) of each client (client address → one
+    /// gateway number per SA).
     func placement(_ live: [Int]) -> [String: [Int]] {
         var out: [String: [Int]] = [:]
         for n in live {
-            for row in ikeSAs(n) ?? [] { out[row.remoteAddress, default: []].append(n) }
+            for peer in ikeSAs(n) ?? [] { out[peer, default: []].append(n) }
         }
         return out
     }
@@ -244,6 +262,11 @@ final class StoryLab: @unchecked Sendable {
         }
     }
 
+    /// The IKE version client I speaks.
+    func isIKEv1(_ i: Int) -> Bool { ikev1Clients.contains(i) }
+    /// Client I's DPD detection time (its swanctl.conf's timers).
+    func dpdDetection(_ i: Int) -> Double { isIKEv1(i) ? StoryLab.ikev1DPDDetection : StoryLab.dpdDetection }
+
     /// Client I: its namespace and charon with one connection `c`, child `t`.
     func startClient(_ i: Int) throws {
         try addClientNamespace(i)
@@ -251,7 +274,7 @@ final class StoryLab: @unchecked Sendable {
         try FileManager.default.createDirectory(atPath: ss + "/run", withIntermediateDirectories: true)
         try """
             charon {
-              load = random nonce openssl pem pkcs1 x509 pubkey kdf curve25519 aes sha1 sha2 hmac gcm kernel-libipsec kernel-netlink socket-default vici updown
+              load = random nonce openssl pem pkcs1 x509 pubkey kdf curve25519 aes des md5 sha1 sha2 hmac gcm kernel-libipsec kernel-netlink socket-default vici updown
               retransmit_timeout = \(StoryLab.retransmitTimeout)
               retransmit_base = \(StoryLab.retransmitBase)
               retransmit_tries = \(StoryLab.retransmitTries)
@@ -266,7 +289,7 @@ final class StoryLab: @unchecked Sendable {
             }
 
             """.write(toFile: ss + "/strongswan.conf", atomically: true, encoding: .utf8)
-        try """
+        try (isIKEv1(i) ? ikev1Connection(i) : """
             connections {
               c {
                 version = 2
@@ -297,13 +320,54 @@ final class StoryLab: @unchecked Sendable {
               }
             }
 
-            """.write(toFile: ss + "/swanctl.conf", atomically: true, encoding: .utf8)
+            """).write(toFile: ss + "/swanctl.conf", atomically: true, encoding: .utf8)
         others.append(try start(in: clientNamespace(i), ["env", "STRONGSWAN_CONF=\(ss)/strongswan.conf", "unshare", "-m", "sh", "-c",
                                                           "mount --bind \(ss)/run /run && exec /usr/lib/ipsec/charon"], log: "charon\(i).log"))
         try #require(waitUntil(seconds: 10) { FileManager.default.fileExists(atPath: ss + "/charon.vici") },
                      "charon \(i) did not open its vici socket: \(log("charon\(i).log"))")
         let load = inClient(i, swanctl(i, "--load-all", ["--noprompt", "--file", ss + "/swanctl.conf"]))
         try #require(load.status == 0, "\(load.stdout) \(load.stderr)")
+    }
+
+    /// Client I's IKEv1 connection (spec ike.md §6.2): main mode PSK (identities are the
+    /// addresses, as main mode PSK lookup wants), explicit proposal combinations (strongSwan
+    /// encodes one algorithm of each type per IKEv1 proposal), RFC 3706 DPD with
+    /// `dpd_timeout`, and `dpd_action = restart`.
+    private func ikev1Connection(_ i: Int) -> String {
+        """
+        connections {
+          c {
+            version = 1
+            aggressive = no
+            local_addrs = \(clients[i])
+            remote_addrs = \(StoryLab.vip)
+            proposals = aes128-sha1-modp2048, 3des-sha1-modp1024
+            dpd_delay = \(Int(StoryLab.dpdDelay))s
+            dpd_timeout = \(Int(StoryLab.ikev1DPDTimeout))s
+            local {
+              auth = psk
+              id = \(clients[i])
+            }
+            remote {
+              auth = psk
+              id = \(StoryLab.vip)
+            }
+            children {
+              t {
+                remote_ts = \(StoryLab.service)/32
+                esp_proposals = aes128-sha1, 3des-md5
+                dpd_action = restart
+              }
+            }
+          }
+        }
+        secrets {
+          ike-any {
+            secret = "lab-psk-0123456789"
+          }
+        }
+
+        """
     }
 
     func initiate(_ i: Int) -> Bool {
