@@ -3,7 +3,7 @@
 /// copy. Every malformed input ends in `.dropped(reason)`; nothing traps.
 public enum PacketView {
     @inlinable
-    public static func parse(_ frame: UnsafeRawBufferPointer, verifyIPChecksum: Bool = false) -> ParseResult {
+    public static func parse(_ frame: UnsafeRawBufferPointer, verifyIPChecksum: Bool = false) -> PacketParseResult {
         let ethernet: EthernetHeader
         switch EthernetHeader.parse(frame) {
         case .success(let header): ethernet = header
@@ -35,7 +35,7 @@ public enum PacketView {
     }
 
     /// Safe convenience for tests and tools.
-    public static func parse(_ frame: [UInt8], verifyIPChecksum: Bool = false) -> ParseResult {
+    public static func parse(_ frame: [UInt8], verifyIPChecksum: Bool = false) -> PacketParseResult {
         frame.withUnsafeBytes { parse($0, verifyIPChecksum: verifyIPChecksum) }
     }
 

@@ -63,7 +63,7 @@ public struct ParsedPacket: Hashable, Sendable {
 }
 
 /// What `PacketView.parse` makes of a frame.
-public enum ParseResult: Hashable, Sendable {
+public enum PacketParseResult: Hashable, Sendable {
     case ipv4(ParsedPacket)
     case arp(ARPPacket, EthernetHeader)
     case dropped(PacketDropReason)

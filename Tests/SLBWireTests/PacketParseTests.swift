@@ -3,7 +3,7 @@ import SLBWire
 
 /// Renders a parse the way a packet table states it (tcpdump-like, one line), so the
 /// tables below read as specification.
-func describe(_ result: ParseResult) -> String {
+func describe(_ result: PacketParseResult) -> String {
     switch result {
     case .dropped(let reason):
         return "drop \(reason.name)"
@@ -258,7 +258,7 @@ struct ParseCase: Sendable, CustomTestStringConvertible {
 @Suite struct HotPathShapeTests {
     @Test func parseResultsArePlainData() {
         #expect(_isPOD(ParsedPacket.self))
-        #expect(_isPOD(ParseResult.self))
+        #expect(_isPOD(PacketParseResult.self))
         #expect(_isPOD(FragmentKey.self))
     }
 }
