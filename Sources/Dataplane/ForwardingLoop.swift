@@ -15,11 +15,21 @@ import Glibc
 /// reconfiguration was applied (reload, configure), so the loop rebuilds its forwarding and
 /// probe tables, capture filters and drop table; `event` receives each engine event instead
 /// of the plain log line.
+///
+/// The loop has one hook; a hook may wrap another (`slb run`: report file → IKE prober →
+/// runtime services) and passes on what is not its own, so `descriptors` and `readable` travel
+/// down the chain like `iteration` and `event`.
 public protocol ForwardingLoopHook: AnyObject {
     func iteration(engine: Engine, now: MonotonicTime) -> Bool
     func event(_ event: EngineEvent, now: MonotonicTime)
-    /// Polled with the packet socket, so a control request wakes the loop at once.
-    var descriptor: Int32? { get }
+    /// Every descriptor this hook and the hooks it wraps read (control socket, IKE probe
+    /// socket), polled with the packet sockets so that input for any of them wakes an idle loop
+    /// at once. Read when the loop starts and after each reload, never per pass.
+    var descriptors: [Int32] { get }
+    /// poll(2) found `descriptor` (one of `descriptors`) readable or in error, at `now`: the
+    /// hook that owns it reads it now; others pass it on. Called on the forwarding thread right
+    /// after the poll; the pass that follows runs `iteration` as usual.
+    func readable(_ descriptor: Int32, now: MonotonicTime)
     /// Work is in progress (a paged `show`): the loop does not sleep while it is.
     var isBusy: Bool { get }
 }
@@ -114,6 +124,8 @@ public final class ForwardingLoop<RX: PacketIO, TX: PacketIO>: @unchecked Sendab
         // Directed mode: replies from the reals arrive on the inside interface (`transmit`).
         // A reload can add or remove the directed-mode reals, so both are rebuilt after one.
         var insideReceives = false
+        // `descriptors[hookDescriptors...]` belong to the hook chain.
+        var hookDescriptors = 0
         func watch() {
             descriptors.removeAll()
             if let fd = receive.pollDescriptor { descriptors.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0)) }
@@ -122,7 +134,10 @@ public final class ForwardingLoop<RX: PacketIO, TX: PacketIO>: @unchecked Sendab
             if insideReceives, let fd = transmit.pollDescriptor, fd != receive.pollDescriptor {
                 descriptors.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0))
             }
-            if let fd = hook?.descriptor { descriptors.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0)) }
+            hookDescriptors = descriptors.count
+            for fd in hook?.descriptors ?? [] where fd >= 0 {
+                descriptors.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0))
+            }
         }
         watch()
         forwarder.updateAnsweringVIPs(now: Clock.now)
@@ -195,12 +210,26 @@ public final class ForwardingLoop<RX: PacketIO, TX: PacketIO>: @unchecked Sendab
                 if descriptors.isEmpty {
                     usleep(UInt32(milliseconds) * 1000)
                 } else {
-                    _ = poll(&descriptors, nfds_t(descriptors.count), milliseconds)
+                    let ready = poll(&descriptors, nfds_t(descriptors.count), milliseconds)
+                    if ready > 0, let hook { dispatchReadable(&descriptors, from: hookDescriptors, to: hook) }
                 }
             }
         }
         receive.refreshKernelStatistics()
         log(report(now: Clock.now))
+    }
+
+    /// Hands each ready hook descriptor to the hook chain with the time it woke the loop (an
+    /// IKE probe's answer is timed here, not at the next pass). Index loop: no allocation.
+    private func dispatchReadable(_ descriptors: inout [pollfd], from start: Int, to hook: any ForwardingLoopHook) {
+        let woke = Clock.now
+        var i = start
+        while i < descriptors.count {
+            defer { i += 1 }
+            guard descriptors[i].revents != 0 else { continue }
+            descriptors[i].revents = 0
+            hook.readable(descriptors[i].fd, now: woke)
+        }
     }
 
     /// A reload changed the vservers or the directed-mode reals: the capture filters and the

@@ -62,8 +62,10 @@ public final class IKEProber: ForwardingLoopHook {
         public var unreachable: UInt64 = 0
         public var noNeighbour: UInt64 = 0
         public var unmatched: UInt64 = 0
+        /// Of `answered`: read as soon as poll(2) reported the socket, not by a later pass.
+        public var answeredOnWake: UInt64 = 0
         public var description: String {
-            "sent=\(sent) answered=\(answered) timed-out=\(timedOut) icmp-unreachable=\(unreachable) no-neighbour=\(noNeighbour) unmatched=\(unmatched)"
+            "sent=\(sent) answered=\(answered) answered-on-wake=\(answeredOnWake) timed-out=\(timedOut) icmp-unreachable=\(unreachable) no-neighbour=\(noNeighbour) unmatched=\(unmatched)"
         }
     }
 
@@ -171,8 +173,23 @@ public final class IKEProber: ForwardingLoopHook {
 
     // MARK: ForwardingLoopHook
 
-    public var descriptor: Int32? { next?.descriptor }
+    /// The answer socket (answers and, as POLLERR, ICMP errors), then the wrapped hook's.
+    public var descriptors: [Int32] { [udpSocket] + (next?.descriptors ?? []) }
     public var isBusy: Bool { next?.isBusy ?? false }
+
+    /// An answer woke the loop: read it now, so its RTT ends when it arrived rather than at the
+    /// next pass (up to the loop's 100 ms poll cap later on an idle loop). The results reach the
+    /// engine in the next `iteration`.
+    public func readable(_ descriptor: Int32, now: MonotonicTime) {
+        guard descriptor == udpSocket else {
+            next?.readable(descriptor, now: now)
+            return
+        }
+        let before = counters.answered
+        readAnswers(now: now)
+        readErrors()
+        counters.answeredOnWake += counters.answered - before
+    }
 
     public func event(_ event: EngineEvent, now: MonotonicTime) {
         if let next { next.event(event, now: now) } else { events.record(event) }
@@ -183,7 +200,7 @@ public final class IKEProber: ForwardingLoopHook {
         // A reload may renumber the reals: rebuild the slots from the engine's new targets
         // (outstanding probes are forgotten; the engine keeps its own miss counts).
         if reload { retarget(engine: engine, now: now) }
-        results.removeAll(keepingCapacity: true)
+        // `results` may already hold what `readable` read since the last pass.
         readAnswers(now: now)
         readErrors()
         tick(now: now)
@@ -193,6 +210,7 @@ public final class IKEProber: ForwardingLoopHook {
                 event(engineEvent, now: now)
             }
         }
+        results.removeAll(keepingCapacity: true)
         return reload
     }
 
@@ -200,6 +218,7 @@ public final class IKEProber: ForwardingLoopHook {
         let targets = engine.probeTargets.filter { $0.probes.contains { $0.kind == .ike } }
         slots = IKEProber.makeSlots(targets: targets, configuration: engine.configuration, insideAddress: insideAddress,
                                     sourceMAC: sourceMAC, port: port, now: now)
+        results.removeAll(keepingCapacity: true)  // RealIDs of the old numbering
         log("slb.probe.ike.retarget probes=\(slots.count)")
     }
 

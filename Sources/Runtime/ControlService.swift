@@ -168,6 +168,7 @@ public final class ControlService {
             "slb.file": "\(source)", "slb.connections": "\(report.restore.connectionsRestored)",
             "slb.dropped": "\(report.restore.totalConnectionsDropped)", "slb.purged": "\(report.purgedConnections)",
             "slb.draining": "\(report.draining.map(\.description).joined(separator: ","))",
+            "slb.tables": "\(report.tables.rawValue)",
         ])
         reply(.success((diagnostics + ["% applied: " + summary]).joined(separator: "\n")))
         // Always true: besides renumbered reals, new or removed vservers and directed-mode

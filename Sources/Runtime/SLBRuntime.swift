@@ -49,7 +49,9 @@ public final class SLBRuntime: ForwardingLoopHook, @unchecked Sendable {
     /// SIGHUP: reload the configuration file at the next iteration.
     public func requestReload() { reloadRequested.store(true, ordering: .releasing) }
 
-    public var descriptor: Int32? { control.server?.fileDescriptor }
+    public var descriptors: [Int32] { control.server.map { [$0.fileDescriptor] } ?? [] }
+    /// A control request woke the loop: `iteration`, which runs next, accepts it.
+    public func readable(_ descriptor: Int32, now: MonotonicTime) {}
     public var isBusy: Bool { control.isBusy || export != nil || reloadRequested.load(ordering: .acquiring) }
 
     public func iteration(engine: Engine, now: MonotonicTime) -> Bool {

@@ -41,6 +41,8 @@ public struct ConfigSession: Sendable {
 
     /// Objects opened by this session, with where, to report redefinitions.
     var opened: [SourceMap.Key: SourceLocation] = [:]
+    /// Where each object of `draft` is, by name: O(1) lookups per line.
+    var index: DraftIndex
     /// Vservers whose `virtual` was rejected: reported once, not again as "no virtual".
     var rejectedVirtuals: Set<String> = []
     private var pending: [Diagnostic] = []
@@ -49,6 +51,7 @@ public struct ConfigSession: Sendable {
     public init(configuration: SLBConfiguration = SLBConfiguration(), file: String = "<configure>",
                 redefinition: Redefinition = .merge) {
         draft = ConfigDraft(configuration)
+        index = DraftIndex(draft)
         self.file = file
         self.redefinition = redefinition
     }
@@ -94,7 +97,7 @@ public struct ConfigSession: Sendable {
             }
             for (reference, key, what) in [(vserver.farm, SourceMap.Key.farmReference(vserver: name), "serverfarm"),
                                            (vserver.backupFarm, .backupReference(vserver: name), "backup serverfarm")] {
-                if let reference, draft.farmIndex(reference) == nil {
+                if let reference, index.farm(reference, in: draft) == nil {
                     found.append(Diagnostic(.error, at: sources[key] ?? location(.vserver(name)),
                                             "vserver \(name) uses unknown \(what) \(reference)"))
                 }

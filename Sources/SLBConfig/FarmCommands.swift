@@ -5,10 +5,22 @@ extension ConfigSession {
     mutating func farmCommand(_ keyword: String, negated: Bool, _ arguments: Arguments,
                               farm name: String) throws(CommandError) {
         var arguments = arguments
-        guard let index = draft.farmIndex(name) else {
+        guard let position = index.farm(name, in: draft) else {
             throw CommandError(column: 1, message: "expected an existing serverfarm, found serverfarm \(name) deleted")
         }
-        var farm = draft.farms[index]
+        // `real` and `no real` edit the reals in place: changing a copy of the farm would copy
+        // its whole real list on every `real` line (quadratic in a large farm).
+        switch (keyword, negated) {
+        case ("real", false):
+            try openReal(&arguments, farmAt: position)
+            return
+        case ("real", true):
+            try removeReal(&arguments, farmAt: position)
+            return
+        default:
+            break
+        }
+        var farm = draft.farms[position]
         switch (keyword, negated) {
         case ("predictor", false):
             let word = try arguments.keyword(CommandTable.predictors, expected: "predictor roundrobin or leastconns")
@@ -45,16 +57,6 @@ extension ConfigSession {
         case ("nat", true):
             _ = try arguments.optionalKeyword(["server"])
             farm.nat = .none
-        case ("real", false):
-            try openReal(&arguments, farm: &farm)
-        case ("real", true):
-            let column = arguments.column
-            let key = try realKey(&arguments)
-            guard let position = farm.reals.firstIndex(where: { RealKey($0) == key }) else {
-                throw CommandError(column: column, message: "expected a real of serverfarm \(name), found '\(key)'")
-            }
-            farm.reals.remove(at: position)
-            opened[.real(farm: name, key)] = nil
         case ("bindid", _):
             if !negated { _ = try arguments.number(0...65533, "bind id") }
             ignored(CommandTable.serverFarm.first { $0.keyword == "bindid" }, arguments.commandColumn, &arguments)
@@ -62,7 +64,7 @@ extension ConfigSession {
             throw CommandError(column: arguments.column, message: "expected a serverfarm command, found '\(keyword)'")
         }
         try arguments.end()
-        draft.farms[index] = farm
+        draft.farms[position] = farm
     }
 
     private func realKey(_ arguments: inout Arguments) throws(CommandError) -> RealKey {
@@ -72,30 +74,46 @@ extension ConfigSession {
     }
 
     /// `real IP [PORT]` enters the real's mode; a rejected header discards its sub-commands.
-    private mutating func openReal(_ arguments: inout Arguments, farm: inout ServerFarm) throws(CommandError) {
+    private mutating func openReal(_ arguments: inout Arguments, farmAt position: Int) throws(CommandError) {
+        let name = draft.farms[position].name
         do throws(CommandError) {
             let column = arguments.column
             let key = try realKey(&arguments)
             try arguments.end()
-            open(.real(farm: farm.name, key), what: "real \(key) in serverfarm \(farm.name)", column: column)
-            if !farm.reals.contains(where: { RealKey($0) == key }) {
-                farm.reals.append(RealServer(address: key.address, port: key.port))
+            open(.real(farm: name, key), what: "real \(key) in serverfarm \(name)", column: column)
+            if index.real(key, inFarmAt: position, of: draft) == nil {
+                draft.farms[position].reals.append(RealServer(address: key.address, port: key.port))
+                index.appendedReal(toFarmAt: position, of: draft)
             }
-            push(.real(farm: farm.name, key))
+            push(.real(farm: name, key))
         } catch {
             push(.discarding(.real))
             throw error
         }
     }
 
+    /// `no real IP [PORT]`.
+    private mutating func removeReal(_ arguments: inout Arguments, farmAt position: Int) throws(CommandError) {
+        let name = draft.farms[position].name
+        let column = arguments.column
+        let key = try realKey(&arguments)
+        guard let realPosition = index.real(key, inFarmAt: position, of: draft) else {
+            throw CommandError(column: column, message: "expected a real of serverfarm \(name), found '\(key)'")
+        }
+        opened[.real(farm: name, key)] = nil
+        try arguments.end()
+        draft.farms[position].reals.remove(at: realPosition)
+        index.removedReal(fromFarmAt: position, of: draft)
+    }
+
     mutating func realCommand(_ keyword: String, negated: Bool, _ arguments: Arguments, farm name: String,
                               real key: RealKey) throws(CommandError) {
         var arguments = arguments
-        guard let farmIndex = draft.farmIndex(name),
-              let index = draft.farms[farmIndex].reals.firstIndex(where: { RealKey($0) == key }) else {
+        guard let farmIndex = index.farm(name, in: draft),
+              let realIndex = index.real(key, inFarmAt: farmIndex, of: draft) else {
             throw CommandError(column: 1, message: "expected an existing real, found real \(key) deleted")
         }
-        var real = draft.farms[farmIndex].reals[index]
+        var real = draft.farms[farmIndex].reals[realIndex]
         switch (keyword, negated) {
         case ("weight", false):
             real.weight = try arguments.number(ConfigLimits.weight, "weight")
@@ -123,6 +141,6 @@ extension ConfigSession {
             throw CommandError(column: arguments.column, message: "expected a real server command, found '\(keyword)'")
         }
         try arguments.end()
-        draft.farms[farmIndex].reals[index] = real
+        draft.farms[farmIndex].reals[realIndex] = real
     }
 }

@@ -36,12 +36,15 @@ extension ConfigSession {
             let kindWord = try arguments.keyword(CommandTable.probeTypes, expected: "probe type ping or ike")
             try arguments.end()
             let kind: Probe.Kind = kindWord == "ike" ? .ike : .ping
-            if let index = draft.probeIndex(name), draft.probes[index].kind != kind {
+            if let position = index.probe(name, in: draft), draft.probes[position].kind != kind {
                 throw CommandError(column: kindColumn,
-                                   message: "expected probe type \(draft.probes[index].kind.rawValue) for existing probe \(name), found '\(kindWord)'")
+                                   message: "expected probe type \(draft.probes[position].kind.rawValue) for existing probe \(name), found '\(kindWord)'")
             }
             open(.probe(name), what: "probe \(name)", column: nameColumn)
-            if draft.probeIndex(name) == nil { draft.probes.append(Probe(name: name, kind: kind)) }
+            if index.probe(name, in: draft) == nil {
+                draft.probes.append(Probe(name: name, kind: kind))
+                index.appendedProbe(draft)
+            }
             push(.probe(name))
         } catch {
             push(.discarding(.probe))
@@ -55,7 +58,10 @@ extension ConfigSession {
             let name = try arguments.name("a serverfarm name")
             try arguments.end()
             open(.farm(name), what: "serverfarm \(name)", column: nameColumn)
-            if draft.farmIndex(name) == nil { draft.farms.append(ServerFarm(name: name)) }
+            if index.farm(name, in: draft) == nil {
+                draft.farms.append(ServerFarm(name: name))
+                index.appendedFarm(draft)
+            }
             push(.serverFarm(name))
         } catch {
             push(.discarding(.serverFarm))
@@ -69,7 +75,10 @@ extension ConfigSession {
             let name = try arguments.name("a vserver name")
             try arguments.end()
             open(.vserver(name), what: "vserver \(name)", column: nameColumn)
-            if draft.vserverIndex(name) == nil { draft.vservers.append(VirtualServerDraft(name: name)) }
+            if index.vserver(name, in: draft) == nil {
+                draft.vservers.append(VirtualServerDraft(name: name))
+                index.appendedVserver(draft)
+            }
             push(.virtualServer(name))
         } catch {
             push(.discarding(.virtualServer))
@@ -112,14 +121,26 @@ extension ConfigSession {
         let name = try arguments.name("a \(object) name")
         if object == "probe" { _ = try arguments.optionalKeyword(CommandTable.probeTypes) }
         try arguments.end()
-        let removed: Bool
+        var removed = false
         switch object {
         case "probe":
-            removed = draft.probeIndex(name).map { draft.probes.remove(at: $0) } != nil
+            if let position = index.probe(name, in: draft) {
+                draft.probes.remove(at: position)
+                index.removedProbe(draft)
+                removed = true
+            }
         case "serverfarm":
-            removed = draft.farmIndex(name).map { draft.farms.remove(at: $0) } != nil
+            if let position = index.farm(name, in: draft) {
+                draft.farms.remove(at: position)
+                index.removedFarm(named: name, draft)
+                removed = true
+            }
         default:
-            removed = draft.vserverIndex(name).map { draft.vservers.remove(at: $0) } != nil
+            if let position = index.vserver(name, in: draft) {
+                draft.vservers.remove(at: position)
+                index.removedVserver(draft)
+                removed = true
+            }
         }
         guard removed else {
             throw CommandError(column: column, message: "expected an existing \(object) name, found '\(name)'")

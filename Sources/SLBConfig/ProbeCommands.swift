@@ -5,10 +5,10 @@ extension ConfigSession {
     mutating func probeCommand(_ keyword: String, negated: Bool, _ arguments: Arguments,
                                probe name: String) throws(CommandError) {
         var arguments = arguments
-        guard let index = draft.probeIndex(name) else {
+        guard let position = index.probe(name, in: draft) else {
             throw CommandError(column: 1, message: "expected an existing probe, found probe \(name) deleted")
         }
-        var probe = draft.probes[index]
+        var probe = draft.probes[position]
         switch (keyword, negated) {
         case ("interval", false):
             probe.interval = try arguments.number(ConfigLimits.probeInterval, "interval seconds")
@@ -35,6 +35,6 @@ extension ConfigSession {
             throw CommandError(column: arguments.column, message: "expected a probe command, found '\(keyword)'")
         }
         try arguments.end()
-        draft.probes[index] = probe
+        draft.probes[position] = probe
     }
 }

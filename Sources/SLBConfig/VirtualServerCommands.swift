@@ -5,10 +5,10 @@ extension ConfigSession {
     mutating func vserverCommand(_ keyword: String, negated: Bool, _ arguments: Arguments,
                                  vserver name: String) throws(CommandError) {
         var arguments = arguments
-        guard let index = draft.vserverIndex(name) else {
+        guard let position = index.vserver(name, in: draft) else {
             throw CommandError(column: 1, message: "expected an existing vserver, found vserver \(name) deleted")
         }
-        var vserver = draft.vservers[index]
+        var vserver = draft.vservers[position]
         switch (keyword, negated) {
         case ("virtual", false):
             let column = arguments.column
@@ -84,7 +84,7 @@ extension ConfigSession {
             throw CommandError(column: arguments.column, message: "expected a vserver command, found '\(keyword)'")
         }
         try arguments.end()
-        draft.vservers[index] = vserver
+        draft.vservers[position] = vserver
     }
 
     /// `virtual A.B.C.D [MASK] {udp PORT | esp | tcp ... | gre | NUMBER}`.

@@ -12,11 +12,26 @@ public struct ReconfigureReport: Hashable, Sendable {
     public var purgedConnections = 0
     /// True when RealIDs changed meaning: the dataplane must rebuild its forwarding table.
     public var realsRenumbered = false
+    /// How the tables reached the new configuration.
+    public var tables: TableCarry = .reimported
     /// False when the change left every table key valid (same reals, vservers, sticky
     /// domains and caps, in the same order): the tables were kept as they are, O(objects).
-    public var tablesRebuilt = true
+    /// True when their entries were rewritten, O(tables): `tables` says how.
+    public var tablesRebuilt: Bool { tables != .kept }
 
     public init() {}
+}
+
+/// What a reconfiguration did to the connection and sticky tables.
+public enum TableCarry: String, Hashable, Sendable {
+    /// Nothing they are keyed or ordered by changed: moved over untouched, O(objects).
+    case kept
+    /// Only RealIDs changed meaning (reals added, removed or reordered; vservers, sticky
+    /// domains and caps as before): each entry's real rewritten in place, entries of removed
+    /// reals purged, in one pass over each table's slots; no rehash, no allocation per entry.
+    case remapped
+    /// Anything else: exported by identity and imported into new tables.
+    case reimported
 }
 
 extension Engine {
@@ -31,8 +46,16 @@ extension Engine {
     /// - weights, maxconns, predictors, idle and sticky timers take effect at once;
     /// - counters, per-real/vserver totals and probe outage history carry over by identity.
     ///
-    /// O(tables); the runtime calls it on the forwarding thread between batches.
+    /// O(objects) when the tables are kept, O(tables) otherwise; the runtime calls it on the
+    /// forwarding thread between batches, so forwarding waits for it.
     public func reconfigure(to newConfiguration: SLBConfiguration, now: MonotonicTime) -> ReconfigureReport {
+        reconfigure(to: newConfiguration, now: now, remapInPlace: true)
+    }
+
+    /// `remapInPlace: false` takes the export/import path where a remap would do: the tests
+    /// compare the two, and the bench measures both.
+    func reconfigure(to newConfiguration: SLBConfiguration, now: MonotonicTime,
+                     remapInPlace: Bool) -> ReconfigureReport {
         var report = ReconfigureReport()
         let oldIdentities = realIdentities
 
@@ -58,7 +81,7 @@ extension Engine {
             // are keyed or ordered by changed, so they move over untouched.
             fresh.connections = connections
             fresh.sticky = sticky
-            report.tablesRebuilt = false
+            report.tables = .kept
             report.restore.connectionsRestored = connections.count
             report.restore.stickyRestored = sticky.count
             // The rotation continues where it was unless the farm's weights changed; then it
@@ -69,6 +92,19 @@ extension Engine {
                 fresh.farms[f].credit = farms[f].credit
             }
             fresh.carryHistory(from: self, oldIdentities: oldIdentities)
+            adopt(fresh)
+            return report
+        }
+        if remapInPlace, keysCompatible(with: fresh) {
+            // Reals added, removed or reordered, nothing else the tables depend on: the same
+            // outcome as export + import (IOS keeps each flow on its real; entries of a real
+            // that is gone go, counted as purged), without rebuilding 200k entries.
+            report.restore = remapTables(to: fresh, oldIdentities: oldIdentities, now: now)
+            report.tables = .remapped
+            fresh.connections = connections
+            fresh.sticky = sticky
+            fresh.carryHistory(from: self, oldIdentities: oldIdentities)
+            report.realsRenumbered = fresh.realIdentities != oldIdentities
             adopt(fresh)
             return report
         }
@@ -91,8 +127,13 @@ extension Engine {
     /// (group, timer, netmask per vserver) and table caps. Idle times may differ: each
     /// vserver's list is ordered by last packet, not by deadline.
     private func tablesCompatible(with other: Engine) -> Bool {
-        guard realIdentities == other.realIdentities,
-              configuration.vservers.map(VServerIdentity.init) == other.configuration.vservers.map(VServerIdentity.init),
+        realIdentities == other.realIdentities && keysCompatible(with: other)
+    }
+
+    /// Whether `other` keys and orders the tables as this engine does apart from the reals:
+    /// then a RealID map is all that a move of the tables needs.
+    private func keysCompatible(with other: Engine) -> Bool {
+        guard configuration.vservers.map(VServerIdentity.init) == other.configuration.vservers.map(VServerIdentity.init),
               configuration.entries == other.configuration.entries,
               stickyDomains.count == other.stickyDomains.count,
               vservers.count == other.vservers.count else { return false }

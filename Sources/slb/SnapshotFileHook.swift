@@ -24,7 +24,8 @@ final class SnapshotFileHook: ForwardingLoopHook, @unchecked Sendable {
         self.next = next
     }
 
-    var descriptor: Int32? { next?.descriptor }
+    var descriptors: [Int32] { next?.descriptors ?? [] }
+    func readable(_ descriptor: Int32, now: MonotonicTime) { next?.readable(descriptor, now: now) }
     var isBusy: Bool { next?.isBusy ?? false }
 
     /// Any thread (the signal handler's queue).

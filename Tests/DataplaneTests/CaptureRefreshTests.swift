@@ -27,7 +27,8 @@ struct CaptureRefreshTests {
     final class ReloadingHook: ForwardingLoopHook, @unchecked Sendable {
         let next: SLBConfiguration
         let iterations = Atomic<Int>(0)
-        var descriptor: Int32? { nil }
+        var descriptors: [Int32] { [] }
+        func readable(_ descriptor: Int32, now: MonotonicTime) {}
         var isBusy: Bool { false }
         init(next: SLBConfiguration) { self.next = next }
 

@@ -19,7 +19,8 @@ struct ForwardingLoopHookTests {
         var events: [EngineEvent] = []
         let eventCount = Atomic<Int>(0)
         var threads: Set<UInt> = []
-        var descriptor: Int32? { nil }
+        var descriptors: [Int32] { [] }
+        func readable(_ descriptor: Int32, now: MonotonicTime) {}
         var isBusy: Bool { false }
 
         func iteration(engine: Engine, now: MonotonicTime) -> Bool {

@@ -4,7 +4,8 @@ import SLBWire
 
 /// `slb-bench scale`: one million sticky clients (two million connections: ISAKMP + ESP each)
 /// in one engine: insert and lookup rates, memory (RSS delta and the tables' own footprint),
-/// and how long expiring 100,000 connections takes.
+/// how long expiring 100,000 connections takes, and how long a reload that renumbers the reals
+/// pauses forwarding with `reloadClients` clients (`ReloadPause`: remapped vs exported + imported).
 public struct ScaleScenario {
     public struct Parameters: Codable, Sendable, Hashable {
         public var farm: String
@@ -12,12 +13,14 @@ public struct ScaleScenario {
         public var purgeClients: Int
         public var lookups: Int
         public var seed: UInt64
+        /// Sticky clients in the reload measurement (200,000 connections by default).
+        public var reloadClients = 100_000
 
         public static func standard(farm: String) -> Parameters {
             Parameters(farm: farm, clients: 1_000_000, purgeClients: 50_000, lookups: 4_000_000, seed: 2026)
         }
         public static func smoke(farm: String) -> Parameters {
-            Parameters(farm: farm, clients: 20_000, purgeClients: 2_000, lookups: 40_000, seed: 2026)
+            Parameters(farm: farm, clients: 20_000, purgeClients: 2_000, lookups: 40_000, seed: 2026, reloadClients: 2_000)
         }
     }
 
@@ -40,6 +43,7 @@ public struct ScaleScenario {
         public var purgeSeconds: Double
         public var connectionsAfterPurge: Int
         public var forwardedAll: Bool
+        public var reload: ReloadPause.Result?
     }
 
     public struct Document: Codable, Sendable {
@@ -121,6 +125,9 @@ public struct ScaleScenario {
         let purgeSeconds = Measure.seconds() - start
         let after = engine.tableFootprint.connections
 
+        output.progress("scale: reload renumbering the reals with \(Format.grouped(parameters.reloadClients)) clients in the tables")
+        let reload = try ReloadPause.measure(configuration: configuration, clients: parameters.reloadClients, seed: parameters.seed)
+
         let result = Result(
             clients: n, connections: footprint.connections, stickyObjects: footprint.sticky,
             insertSeconds: insertSeconds, clientsPerSecond: Double(n) / insertSeconds,
@@ -130,7 +137,7 @@ public struct ScaleScenario {
             bytesPerConnection: footprint.bytesPerConnection, bytesPerStickyObject: footprint.bytesPerStickyObject,
             rssBytesPerClient: Double(rssDelta) / Double(n),
             purgedConnections: before - after, purgeSeconds: purgeSeconds, connectionsAfterPurge: after,
-            forwardedAll: allForwarded)
+            forwardedAll: allForwarded, reload: reload)
         let document = Document(run: RunInfo(scenario: "scale", smoke: smoke), parameters: parameters, result: result)
         try output.write(document, name: "scale", chart: ScaleScenario.chart(document))
         return document
@@ -156,6 +163,11 @@ public struct ScaleScenario {
         table.add(["engine tables", Format.fixed(Double(r.tableBytes) / 1_048_576, 1) + " MiB"])
         table.add(["bytes per connection / sticky object", Format.fixed(r.bytesPerConnection, 1) + " / " + Format.fixed(r.bytesPerStickyObject, 1)])
         table.add(["expire \(Format.grouped(r.purgedConnections)) connections", Format.fixed(r.purgeSeconds * 1000, 2) + " ms"])
+        if let reload = r.reload {
+            let what = "reload renumbering the reals, \(Format.grouped(reload.connections)) connections"
+            table.add([what + ": " + reload.remapCarry, Format.fixed(reload.remapSeconds * 1000, 2) + " ms"])
+            table.add([what + ": " + reload.reimportCarry, Format.fixed(reload.reimportSeconds * 1000, 2) + " ms"])
+        }
         return table.text
     }
 }

@@ -63,6 +63,8 @@ struct Scale: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: ScenarioName.scale.summary)
     @OptionGroup var common: Common
     @Option(help: "Clients (default 1,000,000; smoke 20,000).") var clients: Int?
+    @Option(help: "Clients in the tables for the reload pause (default 100,000: 200,000 connections; smoke 2,000).")
+    var reloadClients: Int?
 
     func run() throws {
         var parameters = common.smoke ? ScaleScenario.Parameters.smoke(farm: common.farm) : .standard(farm: common.farm)
@@ -71,6 +73,7 @@ struct Scale: ParsableCommand {
             parameters.purgeClients = max(1, clients / 20)
             parameters.lookups = clients * 4
         }
+        if let reloadClients { parameters.reloadClients = max(1, reloadClients) }
         let output = common.destination
         let scenario = try ScaleScenario(parameters: parameters, configuration: try FarmLoader.load(common.farm),
                                          output: output, smoke: common.smoke)
