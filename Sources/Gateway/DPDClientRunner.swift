@@ -65,6 +65,8 @@ public struct DPDClientResult: Codable, Sendable, Equatable {
     public var longestGapEnded: Double?
     /// Up with a Child SA when the hold ended.
     public var upAtEnd: Bool
+    /// The latest Child SA's framing: ESP in UDP 4500 (RFC 3948) or raw ESP.
+    public var udpEncapsulation: Bool?
     public var failures: [String]
 }
 
@@ -127,6 +129,7 @@ public final class DPDClientRunner: @unchecked Sendable {
             child: ChildSAPolicy(esp: base.esp, localSelectors: [.host(source)], remoteSelectors: [.host(base.service)]))
         ic.peerIdentity = base.gatewayIdentity ?? .ipv4(base.gateway.wireBytes)
         ic.retransmission = configuration.retransmission
+        ic.forceUDPEncapsulation = base.forceUDPEncapsulation
         return IKEv2Initiator(configuration: ic, crypto: crypto)
     }
 
@@ -289,6 +292,7 @@ public final class DPDClientRunner: @unchecked Sendable {
             tunnels[i].outbound = try OutboundSA(spi: child.outboundSPI, transform: transform,
                                                  keyMaterial: child.outboundKeys.encryption + child.outboundKeys.integrity, now: now)
             tunnels[i].child = child
+            tunnels[i].result.udpEncapsulation = child.udpEncapsulation
             tunnels[i].phase = .up
             tunnels[i].lastInbound = now
             tunnels[i].nextPing = now

@@ -41,6 +41,9 @@ struct ClientCommand: ParsableCommand {
     @Flag(name: .customLong("request-address"), help: "Ask the gateway for an inner address (its --pool) and ping from it.")
     var requestAddress = false
 
+    @Flag(help: "Pretend to be behind a NAT (strongSwan encap = yes): IKE on UDP 4500 from IKE_AUTH / MM5 on, ESP in UDP 4500.")
+    var natt = false
+
     @Flag(help: "Leave the SAs up at the end (no DELETE), so the gateway can be inspected.")
     var keep = false
 
@@ -123,6 +126,7 @@ struct ClientCommand: ParsableCommand {
         config.concurrency = concurrency
         config.keepSAs = keep
         config.requestVirtualAddress = requestAddress
+        config.forceUDPEncapsulation = natt
         if let hold { return try runHeld(config, hold: hold) }
         let results: [ClientResult]
         do {

@@ -37,7 +37,7 @@ extension ClientCommand {
             for r in results {
                 let gap = r.longestGap.map { String(format: "%.2f s", $0) } ?? "-"
                 print("\(r.source.padding(toLength: 16, withPad: " ", startingAt: 0))\(r.upAtEnd ? "up   " : "DOWN ")"
-                      + "ike SAs \(r.establishments)  dead peers \(r.deadPeers)  ping \(r.pingsAnswered)/\(r.pingsSent)  longest gap \(gap)")
+                      + "\(r.udpEncapsulation == true ? "esp-udp  " : "esp-raw  ")ike SAs \(r.establishments)  dead peers \(r.deadPeers)  ping \(r.pingsAnswered)/\(r.pingsSent)  longest gap \(gap)")
             }
             print("tunnels \(report.tunnels), up at end \(report.upAtEnd), DPD detection \(report.dpdDetectionSeconds) s")
         }
