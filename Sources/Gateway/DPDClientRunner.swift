@@ -144,6 +144,11 @@ public final class DPDClientRunner: @unchecked Sendable {
     /// A fresh initiator (new SPIi or cookies, nonces, keys) for a source: every
     /// (re-)initiation is a new IKE SA, as strongSwan's restart is.
     private func makeInitiator(_ source: IPv4Address) -> HeldTunnelInitiator {
+        Self.makeInitiator(source, configuration: configuration, crypto: crypto)
+    }
+
+    static func makeInitiator(_ source: IPv4Address, configuration: DPDClientConfiguration,
+                              crypto: OpenSSLCryptoProvider) -> HeldTunnelInitiator {
         let base = configuration.base
         if let v1 = configuration.ikev1 {
             var ic = IKEv1InitiatorConfiguration(local: IKEEndpoint(source, 500), peer: IKEEndpoint(base.gateway, 500), psk: base.psk,

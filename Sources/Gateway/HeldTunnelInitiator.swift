@@ -99,6 +99,8 @@ enum HeldTunnelInitiator {
     private static func events(_ actions: [IKEAction]) -> [TunnelEvent] {
         var out: [TunnelEvent] = []
         out.reserveCapacity(actions.count)
+        // An exhausted liveness check comes as D(IKE) then `.failed(.timeout)`: name the cause.
+        let failure = actions.lazy.compactMap { if case .failed(let f) = $0 { f } else { nil } }.first
         for action in actions {
             switch action {
             case .send(let bytes, let to, let from): out.append(.send(bytes, to: to, from: from))
@@ -106,7 +108,7 @@ enum HeldTunnelInitiator {
             case .established: out.append(.established)
             case .installChildSA(let child, _): out.append(.install(child))
             case .deleteChildSA(let inbound, _, _): out.append(.deleteChild(inboundSPI: inbound))
-            case .deleteIKESA: out.append(.down("IKE SA deleted"))
+            case .deleteIKESA: out.append(.down(failure.map { "IKE SA deleted: \($0)" } ?? "IKE SA deleted"))
             case .failed(let f): out.append(.down("\(f)"))
             case .dropped: out.append(.dropped)
             case .rekeyedIKESA: break
