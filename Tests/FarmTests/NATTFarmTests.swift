@@ -110,6 +110,11 @@ extension FarmNamespaceTests {
                 #expect(snapshot.ipsecSAs.allSatisfy { $0.remoteUDPPort == 4500 && $0.packetsDecrypted >= 3 }, "gw\(n)")
                 echoReplies += snapshot.ipsecSAs.map(\.echoRepliesSent).reduce(0, +)
             }
+            // The operator's own command on one gateway: `show crypto ikev2 sa --json`.
+            let ikev2 = FarmLab.shell([slbPath, "gateway", "show", "crypto", "ikev2", "sa", "--json", "--control", lab.gateways.controlPath(1)])
+            let shown = try GatewayControl.decode(Array(ikev2.stdout.utf8))
+            #expect(!shown.ikeSAs.isEmpty && shown.ikeSAs.allSatisfy { $0.natDetected && $0.localPort == 4500 && $0.remotePort == 4500 },
+                    "gw1 show crypto ikev2 sa --json: \(ikev2.stdout.prefix(1500))")
             let answered = (v2.results + v1.results).map(\.pingsAnswered).reduce(0, +) + held.results.map(\.pingsAnswered).reduce(0, +)
             #expect(echoReplies >= UInt64(answered), "the gateways sent \(echoReplies) echo replies, the clients counted \(answered)")
             let perReal = Dictionary(grouping: realOf.values, by: { $0 }).mapValues(\.count)
