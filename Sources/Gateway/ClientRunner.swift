@@ -31,6 +31,10 @@ public struct ClientConfiguration: Sendable {
     /// Ask for an inner address (CP INTERNAL_IP4_ADDRESS, RFC 7296 §3.15) and ping from it;
     /// otherwise the inner source is the tunnel's own source address.
     public var requestVirtualAddress: Bool
+    /// `--natt`: pretend to be behind a NAT (strongSwan's `encap = yes`): a NAT-D source hash
+    /// that matches nothing (RFC 7296 §2.23 / RFC 3947 §3.2), so IKE moves to UDP 4500 with the
+    /// non-ESP marker and ESP is carried in UDP 4500 both ways (RFC 3948).
+    public var forceUDPEncapsulation: Bool
 
     /// `slb client` accepts at most this many tunnels (the lab plan has ≤ 350 clients).
     public static let maximumTunnels = 1000
@@ -51,6 +55,7 @@ public struct ClientConfiguration: Sendable {
         self.dhGroup = .curve25519
         self.esp = .gatewayESP
         self.requestVirtualAddress = false
+        self.forceUDPEncapsulation = false
     }
 }
 
@@ -125,6 +130,7 @@ public final class ClientRunner: @unchecked Sendable {
                                          localSelectors: [configuration.requestVirtualAddress ? .anyIPv4 : .host(source)],
                                          remoteSelectors: [.host(configuration.service)]))
                 ic.requestVirtualAddress = configuration.requestVirtualAddress
+                ic.forceUDPEncapsulation = configuration.forceUDPEncapsulation
                 ic.peerIdentity = configuration.gatewayIdentity ?? .ipv4(configuration.gateway.wireBytes)
                 built.append(Tunnel(local: source, sockets: sockets,
                                     initiator: IKEv2Initiator(configuration: ic, crypto: crypto), innerSource: source,

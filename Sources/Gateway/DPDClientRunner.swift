@@ -11,8 +11,9 @@ import SLBWire
 /// pace, run dead peer detection and re-initiate when the peer is dead — what a VPN client
 /// with `dpd_action = restart` does (RFC 7296 §2.4: a peer that does not answer a request
 /// after the retransmissions is dead; strongSwan's `dpd_delay`: check liveness after that
-/// much inbound silence). It measures each tunnel's outage: the longest gap between two
-/// answered pings.
+/// much inbound silence). IKEv2, or IKEv1 (`ikev1`): main mode + quick mode, liveness by
+/// R-U-THERE (RFC 3706), re-initiation with fresh cookies. It measures each tunnel's outage:
+/// the longest gap between two answered pings.
 public struct DPDClientConfiguration: Sendable {
     public var base: ClientConfiguration
     /// How long the tunnels are held; the run ends then (no DELETE is sent: the gateways'
@@ -26,6 +27,13 @@ public struct DPDClientConfiguration: Sendable {
     /// Wait before re-initiating after a failed negotiation (an immediate DPD restart is not
     /// delayed), so a dead farm is not hammered.
     public var retryDelay: TimeSpan
+    /// IKEv1 instead of IKEv2 (`--ike v1`): these policies and transform sets.
+    public var ikev1: IKEv1ClientOptions?
+    /// IKEv1 liveness: R-U-THEREs `ikev1RetryInterval` apart, the peer dead when
+    /// `ikev1Retries` + 1 of them went unanswered (RFC 3706 §5.5 leaves the numbers to us;
+    /// IOS retries 5 times 2 s apart, shorter here so a farm failover is seen within seconds).
+    public var ikev1RetryInterval: TimeSpan
+    public var ikev1Retries: Int
 
     public init(base: ClientConfiguration, hold: TimeSpan, dpdDelay: TimeSpan) {
         self.base = base
@@ -34,10 +42,24 @@ public struct DPDClientConfiguration: Sendable {
         self.pingInterval = .milliseconds(200)
         self.retransmission = RetransmissionPolicy(initialTimeout: .seconds(1), backoffPerMille: 1400, retransmissions: 3)
         self.retryDelay = .seconds(1)
+        self.ikev1 = nil
+        self.ikev1RetryInterval = .seconds(1)
+        self.ikev1Retries = 3
     }
 
-    /// dpdDelay + every wait of the liveness request (first send and each retransmission).
+    /// The IKEv1 machine's DPD policy: on demand only (never periodic, and the runner never
+    /// calls `noteTraffic`), so a probe goes out only when the runner asks after `dpdDelay`
+    /// of inbound silence, exactly as for IKEv2; the machine retries and declares death.
+    var ikev1DPD: DPDPolicy {
+        DPDPolicy(interval: dpdDelay, retryInterval: ikev1RetryInterval, retries: ikev1Retries, periodic: false)
+    }
+
+    /// dpdDelay + every wait of the liveness request (first send and each retransmission;
+    /// IKEv1: each R-U-THERE's wait, the last one's ending in the verdict).
     public var dpdDetection: TimeSpan {
+        if ikev1 != nil {
+            return TimeSpan(nanoseconds: dpdDelay.nanoseconds &+ ikev1RetryInterval.nanoseconds &* UInt64(max(0, ikev1Retries) + 1))
+        }
         var total = dpdDelay.nanoseconds
         var wait = retransmission.initialTimeout.nanoseconds
         for _ in 0...max(0, retransmission.retransmissions) {
@@ -65,6 +87,8 @@ public struct DPDClientResult: Codable, Sendable, Equatable {
     public var longestGapEnded: Double?
     /// Up with a Child SA when the hold ended.
     public var upAtEnd: Bool
+    /// The latest Child SA's framing: ESP in UDP 4500 (RFC 3948) or raw ESP.
+    public var udpEncapsulation: Bool?
     public var failures: [String]
 }
 
@@ -80,7 +104,7 @@ public final class DPDClientRunner: @unchecked Sendable {
     private struct Tunnel {
         var local: IPv4Address
         var sockets: ClientSockets
-        var initiator: IKEv2Initiator
+        var initiator: HeldTunnelInitiator
         var phase: Phase = .waiting
         var startAfter: MonotonicTime
         var wakeup: MonotonicTime?
@@ -117,17 +141,32 @@ public final class DPDClientRunner: @unchecked Sendable {
         for t in tunnels { t.sockets.close() }
     }
 
-    /// A fresh initiator (new SPIi, nonces, keys) for a source: every (re-)initiation is a new
-    /// IKE SA, as strongSwan's restart is.
-    private func makeInitiator(_ source: IPv4Address) -> IKEv2Initiator {
+    /// A fresh initiator (new SPIi or cookies, nonces, keys) for a source: every
+    /// (re-)initiation is a new IKE SA, as strongSwan's restart is.
+    private func makeInitiator(_ source: IPv4Address) -> HeldTunnelInitiator {
+        Self.makeInitiator(source, configuration: configuration, crypto: crypto)
+    }
+
+    static func makeInitiator(_ source: IPv4Address, configuration: DPDClientConfiguration,
+                              crypto: OpenSSLCryptoProvider) -> HeldTunnelInitiator {
         let base = configuration.base
+        if let v1 = configuration.ikev1 {
+            var ic = IKEv1InitiatorConfiguration(local: IKEEndpoint(source, 500), peer: IKEEndpoint(base.gateway, 500), psk: base.psk,
+                                                 policies: v1.policies, quickMode: v1.quickMode, dpd: configuration.ikev1DPD)
+            // IDci/IDcr = this address ↔ the service, as `IKEv1ClientRunner` (the gateway's selector check).
+            ic.quickModeIDs = (local: .ipv4(source), remote: .ipv4(base.service))
+            ic.forceUDPEncapsulation = base.forceUDPEncapsulation
+            ic.retransmission = configuration.retransmission
+            return .v1(IKEv1Initiator(configuration: ic, crypto: crypto))
+        }
         var ic = IKEv2InitiatorConfiguration(
             local: IKEEndpoint(source, 500), peer: IKEEndpoint(base.gateway, 500),
             identity: .ipv4(source.wireBytes), psk: base.psk, ike: base.ike, dhGroup: base.dhGroup,
             child: ChildSAPolicy(esp: base.esp, localSelectors: [.host(source)], remoteSelectors: [.host(base.service)]))
         ic.peerIdentity = base.gatewayIdentity ?? .ipv4(base.gateway.wireBytes)
         ic.retransmission = configuration.retransmission
-        return IKEv2Initiator(configuration: ic, crypto: crypto)
+        ic.forceUDPEncapsulation = base.forceUDPEncapsulation
+        return .v2(IKEv2Initiator(configuration: ic, crypto: crypto))
     }
 
     /// Runs until the hold ends or SIGTERM/SIGINT arrives (then reports as usual).
@@ -208,11 +247,11 @@ public final class DPDClientRunner: @unchecked Sendable {
             guard count <= buffer.count else { continue }
             switch role {
             case .ike500:
-                receiveIKE(Array(buffer[0..<count]), from: IKEEndpoint(from, port), tunnel: i, now: now)
+                receiveIKE(Array(buffer[0..<count]), from: IKEEndpoint(from, port), to: IKEEndpoint(tunnels[i].local, 500), tunnel: i, now: now)
             case .ike4500:
                 let payload = Array(buffer[0..<count])
                 switch classifyNATTDatagram(payload) {
-                case .ike(let m): receiveIKE(Array(m), from: IKEEndpoint(from, port), tunnel: i, now: now)
+                case .ike(let m): receiveIKE(Array(m), from: IKEEndpoint(from, port), to: IKEEndpoint(tunnels[i].local, 4500), tunnel: i, now: now)
                 case .esp: receiveESP(payload, tunnel: i, now: now)
                 case .keepalive, .invalid: break
                 }
@@ -223,20 +262,20 @@ public final class DPDClientRunner: @unchecked Sendable {
         }
     }
 
-    private func receiveIKE(_ datagram: [UInt8], from: IKEEndpoint, tunnel i: Int, now: MonotonicTime) {
+    private func receiveIKE(_ datagram: [UInt8], from: IKEEndpoint, to: IKEEndpoint, tunnel i: Int, now: MonotonicTime) {
         let before = tunnels[i].initiator.isEstablished
-        let actions = tunnels[i].initiator.receive(datagram, from: from, now: now)
+        let events = tunnels[i].initiator.receive(datagram, from: from, to: to, now: now)
         // Any IKE message the SA accepts is proof of life (a dropped one is not).
-        if before, !actions.contains(where: { if case .dropped = $0 { true } else { false } }) {
+        if before, !events.contains(where: { if case .dropped = $0 { true } else { false } }) {
             tunnels[i].lastInbound = now
             tunnels[i].livenessPending = false
         }
-        perform(actions, tunnel: i, now: now)
+        perform(events, tunnel: i, now: now)
     }
 
-    private func perform(_ actions: [IKEAction], tunnel i: Int, now: MonotonicTime) {
-        for action in actions {
-            switch action {
+    private func perform(_ events: [TunnelEvent], tunnel i: Int, now: MonotonicTime) {
+        for event in events {
+            switch event {
             case .send(let bytes, let to, let from):
                 if from.port == 500 {
                     tunnels[i].sockets.ike500.send(bytes, to: to.address, port: to.port)
@@ -247,18 +286,21 @@ public final class DPDClientRunner: @unchecked Sendable {
                 tunnels[i].wakeup = at
             case .established:
                 tunnels[i].result.establishments += 1
-            case .installChildSA(let child, _):
+            case .install(let child):
                 install(child, tunnel: i, now: now)
-            case .deleteChildSA(let inbound, _, _):
+            case .deleteChild(let inbound):
                 if tunnels[i].inbound?.spi == inbound {
                     tunnels[i].inbound = nil
                     tunnels[i].outbound = nil
                     tunnels[i].child = nil
                 }
-            case .deleteIKESA, .failed:
-                restart(tunnel: i, now: now, reason: action)
+            case .alive:
+                tunnels[i].lastInbound = now
+                tunnels[i].livenessPending = false
+            case .down(let reason):
+                restart(tunnel: i, now: now, reason: reason)
                 return
-            case .rekeyedIKESA, .dropped:
+            case .dropped:
                 break
             }
         }
@@ -266,10 +308,10 @@ public final class DPDClientRunner: @unchecked Sendable {
 
     /// The peer is dead (DPD exhausted), deleted the SA, or the negotiation failed: start over
     /// with a fresh IKE SA (`dpd_action = restart`).
-    private func restart(tunnel i: Int, now: MonotonicTime, reason: IKEAction) {
+    private func restart(tunnel i: Int, now: MonotonicTime, reason: String) {
         let wasUp = tunnels[i].phase == .up
         if wasUp { tunnels[i].result.deadPeers += 1 }
-        if tunnels[i].result.failures.count < 16 { tunnels[i].result.failures.append(String(describing: reason)) }
+        if tunnels[i].result.failures.count < 16 { tunnels[i].result.failures.append(reason) }
         tunnels[i].initiator = makeInitiator(tunnels[i].local)
         tunnels[i].inbound = nil
         tunnels[i].outbound = nil
@@ -282,16 +324,14 @@ public final class DPDClientRunner: @unchecked Sendable {
 
     private func install(_ child: ChildSA, tunnel i: Int, now: MonotonicTime) {
         do throws(ESPError) {
-            let transform = try ESPTransform(encryption: child.suite.encryption, keyLength: child.suite.keyLength,
-                                             integrity: child.suite.integrity)
-            tunnels[i].inbound = try InboundSA(spi: child.inboundSPI, transform: transform,
-                                               keyMaterial: child.inboundKeys.encryption + child.inboundKeys.integrity, now: now)
-            tunnels[i].outbound = try OutboundSA(spi: child.outboundSPI, transform: transform,
-                                                 keyMaterial: child.outboundKeys.encryption + child.outboundKeys.integrity, now: now)
+            tunnels[i].inbound = try child.inboundSA(now: now)
+            tunnels[i].outbound = try child.outboundSA(now: now)
             tunnels[i].child = child
+            tunnels[i].result.udpEncapsulation = child.udpEncapsulation
             tunnels[i].phase = .up
             tunnels[i].lastInbound = now
-            tunnels[i].nextPing = now
+            // IKEv1: the gateway installs on QM3, which our first ESP packet can overtake.
+            tunnels[i].nextPing = configuration.ikev1 == nil ? now : now + IKEv1ClientRunner.firstPingDelay
         } catch {
             if tunnels[i].result.failures.count < 16 { tunnels[i].result.failures.append("ESP SA: \(error)") }
         }
@@ -308,7 +348,7 @@ public final class DPDClientRunner: @unchecked Sendable {
         guard let esp = try? outbound.seal(inner, now: now, crypto: crypto) else { return }
         tunnels[i].outbound = outbound
         if child.udpEncapsulation {
-            tunnels[i].sockets.ike4500.send(esp, to: configuration.base.gateway, port: tunnels[i].initiator.ikeSA?.peer.port ?? 4500)
+            tunnels[i].sockets.ike4500.send(esp, to: configuration.base.gateway, port: tunnels[i].initiator.peerPort ?? 4500)
         } else {
             tunnels[i].sockets.esp.send(esp, to: configuration.base.gateway, port: 0)
         }

@@ -80,6 +80,7 @@ public final class IKEv1ClientRunner: @unchecked Sendable {
                 // IDci/IDcr (RFC 2409 §5.5): this address ↔ the service, so the gateway's
                 // selector check passes the ping (without IDs they would be the ISAKMP peers).
                 ic.quickModeIDs = (local: .ipv4(source), remote: .ipv4(configuration.service))
+                ic.forceUDPEncapsulation = configuration.forceUDPEncapsulation
                 built.append(Tunnel(local: source, sockets: sockets,
                                     initiator: IKEv1Initiator(configuration: ic, crypto: crypto),
                                     result: ClientResult(source: "\(source)", established: false, pingsSent: 0, pingsAnswered: 0)))

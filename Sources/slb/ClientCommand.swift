@@ -41,13 +41,16 @@ struct ClientCommand: ParsableCommand {
     @Flag(name: .customLong("request-address"), help: "Ask the gateway for an inner address (its --pool) and ping from it.")
     var requestAddress = false
 
+    @Flag(help: "Pretend to be behind a NAT (strongSwan encap = yes): IKE on UDP 4500 from IKE_AUTH / MM5 on, ESP in UDP 4500.")
+    var natt = false
+
     @Flag(help: "Leave the SAs up at the end (no DELETE), so the gateway can be inspected.")
     var keep = false
 
     @Flag(help: "Print results as JSON.")
     var json = false
 
-    @Option(help: "Hold the tunnels for SECONDS, pinging every --ping-interval, with DPD and re-initiation (dpd_action restart).")
+    @Option(help: "Hold the tunnels for SECONDS, pinging every --ping-interval, with DPD and re-initiation (dpd_action restart); IKEv2 or --ike v1.")
     var hold: UInt64?
 
     @Option(help: "With --hold: seconds of inbound silence before a DPD liveness check.")
@@ -96,7 +99,7 @@ struct ClientCommand: ParsableCommand {
         guard (1...3600).contains(timeLimit), concurrency > 0 else { throw ValidationError("bad --time-limit or --concurrency") }
         guard (1...60_000).contains(pingTimeout) else { throw ValidationError("--ping-timeout: 1…60000 ms") }
         guard ike == "v1" || ike == "v2" else { throw ValidationError("--ike: v1 or v2") }
-        if hold != nil, ike == "v1" { throw ValidationError("--hold is IKEv2 only for now (held IKEv1 tunnels: use --ikev1-dpd)") }
+        if hold != nil, ikev1DPD != nil { throw ValidationError("--hold runs its own DPD (--dpd); --ikev1-dpd is for short runs") }
         if ike == "v2", ikev1DPD != nil || !ikev1Policy.isEmpty { throw ValidationError("--ikev1-dpd and --ikev1-policy need --ike v1") }
         if let ikev1DPD { guard (1...86_400).contains(ikev1DPD) else { throw ValidationError("--ikev1-dpd: 1…86400 seconds") } }
         for p in ikev1Policy where IKEv1GatewayOptions.parsePolicy(p) == nil { throw ValidationError("--ikev1-policy: bad policy '\(p)'") }
@@ -123,13 +126,18 @@ struct ClientCommand: ParsableCommand {
         config.concurrency = concurrency
         config.keepSAs = keep
         config.requestVirtualAddress = requestAddress
-        if let hold { return try runHeld(config, hold: hold) }
+        config.forceUDPEncapsulation = natt
+        var ikev1Options: IKEv1ClientOptions?
+        if ike == "v1" {
+            let policies = ikev1Policy.compactMap(IKEv1GatewayOptions.parsePolicy)
+            var options = IKEv1ClientOptions(dpd: ikev1DPD.map { DPDPolicy(interval: .seconds($0), periodic: true) })
+            if !policies.isEmpty { options.policies = policies }
+            ikev1Options = options
+        }
+        if let hold { return try runHeld(config, ikev1: ikev1Options, hold: hold) }
         let results: [ClientResult]
         do {
-            if ike == "v1" {
-                let policies = ikev1Policy.compactMap(IKEv1GatewayOptions.parsePolicy)
-                var options = IKEv1ClientOptions(dpd: ikev1DPD.map { DPDPolicy(interval: .seconds($0), periodic: true) })
-                if !policies.isEmpty { options.policies = policies }
+            if let options = ikev1Options {
                 results = try IKEv1ClientRunner(configuration: config, options: options).run()
             } else {
                 results = try ClientRunner(configuration: config).run()

@@ -3,7 +3,7 @@ import Foundation
 import Gateway
 import SLBWire
 
-/// `slb client --hold SECONDS`: held tunnels with DPD and re-initiation (`DPDClientRunner`).
+/// `slb client --hold SECONDS [--ike v1]`: held tunnels with DPD and re-initiation (`DPDClientRunner`).
 extension ClientCommand {
     struct HeldReport: Codable {
         var tunnels: Int
@@ -13,12 +13,13 @@ extension ClientCommand {
         var results: [DPDClientResult]
     }
 
-    func runHeld(_ base: ClientConfiguration, hold: UInt64) throws {
+    func runHeld(_ base: ClientConfiguration, ikev1: IKEv1ClientOptions?, hold: UInt64) throws {
         guard (1...3600).contains(hold), (1...3600).contains(dpd), (10...60_000).contains(pingInterval) else {
             throw ValidationError("--hold 1…3600 s, --dpd 1…3600 s, --ping-interval 10…60000 ms")
         }
         var config = DPDClientConfiguration(base: base, hold: .seconds(hold), dpdDelay: .seconds(dpd))
         config.pingInterval = .milliseconds(pingInterval)
+        config.ikev1 = ikev1
         let runner: DPDClientRunner
         do {
             runner = try DPDClientRunner(configuration: config)
@@ -37,7 +38,7 @@ extension ClientCommand {
             for r in results {
                 let gap = r.longestGap.map { String(format: "%.2f s", $0) } ?? "-"
                 print("\(r.source.padding(toLength: 16, withPad: " ", startingAt: 0))\(r.upAtEnd ? "up   " : "DOWN ")"
-                      + "ike SAs \(r.establishments)  dead peers \(r.deadPeers)  ping \(r.pingsAnswered)/\(r.pingsSent)  longest gap \(gap)")
+                      + "\(r.udpEncapsulation == true ? "esp-udp  " : "esp-raw  ")ike SAs \(r.establishments)  dead peers \(r.deadPeers)  ping \(r.pingsAnswered)/\(r.pingsSent)  longest gap \(gap)")
             }
             print("tunnels \(report.tunnels), up at end \(report.upAtEnd), DPD detection \(report.dpdDetectionSeconds) s")
         }

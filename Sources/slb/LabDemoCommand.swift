@@ -32,6 +32,9 @@ extension LabCommand {
         @Option(help: "Number of client tunnels (one per source address, 192.0.2.10 ...).")
         var clients: Int = 12
 
+        @Option(help: "How many of the clients pretend to be behind a NAT (slb client --natt: IKE and ESP on UDP 4500); default half, when the farm has a udp 4500 vserver.")
+        var natt: Int?
+
         @Option(name: .customLong("ping-interval"), help: "Milliseconds between two pings through each tunnel.")
         var pingInterval: UInt64 = 500
 
@@ -52,6 +55,7 @@ extension LabCommand {
             guard (1...245).contains(clients) else { throw ValidationError("--clients: 1...245") }
             guard (10...60_000).contains(pingInterval) else { throw ValidationError("--ping-interval: 10...60000 ms") }
             guard every >= 1 else { throw ValidationError("--every: at least 1") }
+            if let natt { guard (0...clients).contains(natt) else { throw ValidationError("--natt: 0...--clients") } }
         }
 
         func run() throws {
@@ -65,6 +69,11 @@ extension LabCommand {
                 throw ExitCode.failure
             }
             let gatewayCount = try Demo.gatewayCount(for: configuration)
+            let hasNATTVserver = configuration.vservers.contains { $0.service == DemoStickyCheck.natTraversal }
+            if let natt, natt > 0, !hasNATTVserver {
+                throw ValidationError("--natt: \(config) has no udp 4500 vserver for NAT-T clients")
+            }
+            let nattClients = natt ?? (hasNATTVserver ? clients / 2 : 0)
             let vip = configuration.vservers.first?.address ?? LabAddressPlan.vip
             let slbPath = Demo.selfPath()
             DemoStop.install()
@@ -107,23 +116,37 @@ extension LabCommand {
                 throw ValidationError("the SLB's probes did not reach every gateway within 15 s")
             }
 
-            // 3. Real tunnels, held for the demo's duration, pinging the service inside.
+            // 3. Real tunnels, held for the demo's duration, pinging the service inside: the first
+            // ones raw ESP, the rest with --natt (as behind a NAT: IKE and ESP on UDP 4500).
             let first = LabAddressPlan.firstPublicClient
-            let client = try DemoChild("slb client", argv: [try Demo.ipCommand(), "netns", "exec", plan.clientNamespace, slbPath, "client",
-                                                           "--gateway", vip.description, "--source", first.description, "--count", "\(clients)",
-                                                           "--psk-file", gateways.pskPath, "--service", LabGatewayPlan.serviceAddress.description,
-                                                           "--hold", "\(seconds)", "--ping-interval", "\(pingInterval)", "--json"],
-                                       output: directory + "/client.json", errors: directory + "/client.log")
-            defer { client.stop() }
-            print("\nslb client in \(plan.clientNamespace): \(clients) IKEv2 tunnels from \(first)... to VIP \(vip), "
-                  + "each pinging \(LabGatewayPlan.serviceAddress) every \(pingInterval) ms for \(seconds) s (pid \(client.process.processIdentifier))")
+            let plainCount = clients - nattClients
+            let addresses = (0..<clients).map { IPv4Address(first.value &+ UInt32($0)) }
+            let check = DemoStickyCheck(plain: Array(addresses.prefix(plainCount)), natt: Array(addresses.dropFirst(plainCount)),
+                                        configuration: configuration)
+            var clientRuns: [(child: DemoChild, log: String)] = []
+            defer { for run in clientRuns { run.child.stop() } }
+            let nattFirst = plainCount < addresses.count ? addresses[plainCount] : first
+            for (natt, count, start) in [(false, plainCount, first), (true, nattClients, nattFirst)] where count > 0 {
+                let name = natt ? "client-natt" : "client"
+                let child = try DemoChild("slb client", argv: [try Demo.ipCommand(), "netns", "exec", plan.clientNamespace, slbPath, "client",
+                                                              "--gateway", vip.description, "--source", start.description, "--count", "\(count)",
+                                                              "--psk-file", gateways.pskPath, "--service", LabGatewayPlan.serviceAddress.description,
+                                                              "--hold", "\(seconds)", "--ping-interval", "\(pingInterval)", "--json"]
+                                                             + (natt ? ["--natt"] : []),
+                                          output: directory + "/\(name).json", errors: directory + "/\(name).log")
+                clientRuns.append((child, directory + "/\(name).log"))
+                print((clientRuns.count == 1 ? "\n" : "") + "slb client in \(plan.clientNamespace): \(count) IKEv2 tunnels from \(start)... to VIP \(vip), "
+                      + (natt ? "--natt (IKE and ESP in UDP 4500, as behind a NAT), " : "raw ESP, ")
+                      + "each pinging \(LabGatewayPlan.serviceAddress) every \(pingInterval) ms for \(seconds) s (pid \(child.process.processIdentifier))")
+            }
+            let clientsRunning = { clientRuns.contains { $0.child.process.isRunning } }
 
             // 4. The live tables at a few points in time; the last one just before the hold ends.
             let start = Date()
             // Not two prints within 2 s of each other at the end.
             let points = stride(from: every, to: seconds - 1, by: every).filter { seconds - 1 - $0 >= 2 } + [seconds - 1]
             for (index, point) in points.enumerated() {
-                guard DemoStop.pause(start.addingTimeInterval(Double(point)).timeIntervalSinceNow), client.process.isRunning else { break }
+                guard DemoStop.pause(start.addingTimeInterval(Double(point)).timeIntervalSinceNow), clientsRunning() else { break }
                 let last = gatewaySnapshots(shell, gateways, plan)
                 let up = last.values.map(\.ikeSAs.count).reduce(0, +)
                 print("\n=== \(point) s: \(up) tunnels up on the gateways ("
@@ -137,17 +160,40 @@ extension LabCommand {
             if DemoStop.requested { print("\nstopping early (signal)") }
             // The gateways' SAs before the client's hold ends (it deletes them then).
             let final = gatewaySnapshots(shell, gateways, plan)
-            client.stop()
-            client.wait(seconds: Double(Demo.slack))
+            // ... and the SLB's connection table: each client on one real, NAT-T clients on udp 4500.
+            let stickyProblems = shell.table("conns")?.connections.map(check.problems) ?? ["no answer from show ip slb conns"]
+            for run in clientRuns {
+                run.child.stop()
+                run.child.wait(seconds: Double(Demo.slack))
+            }
 
             // 5. Closing summary.
-            let report = try? JSONDecoder().decode(ClientCommand.HeldReport.self, from: Data(client.output.utf8))
+            let reports = clientRuns.map { try? JSONDecoder().decode(ClientCommand.HeldReport.self, from: Data($0.child.output.utf8)) }
+            let report = Demo.merge(reports)
             kill(slb.process.processIdentifier, SIGUSR1)
             usleep(300_000)
             printSummary(report: report, gateways: final, plan: plan, slbLog: slb.output,
-                         clientLog: (try? String(contentsOfFile: directory + "/client.log", encoding: .utf8)) ?? "")
+                         clientLog: clientRuns.map { (try? String(contentsOfFile: $0.log, encoding: .utf8)) ?? "" }.joined(separator: "\n"))
+            if stickyProblems.isEmpty {
+                print("sticky: \(clients)/\(clients) clients with all their connections on one real "
+                      + "(\(plainCount) with ISAKMP + ESP rows, \(nattClients) NAT-T with ISAKMP + NAT-T rows)")
+            } else {
+                print("sticky check FAILED for \(stickyProblems.count) clients:\n  " + stickyProblems.prefix(20).joined(separator: "\n  "))
+            }
             if DemoStop.requested { throw ExitCode(130) }
-            guard let report, report.upAtEnd == report.tunnels, report.tunnels == clients else { throw ExitCode.failure }
+            guard let report, report.upAtEnd == report.tunnels, report.tunnels == clients, stickyProblems.isEmpty else { throw ExitCode.failure }
+        }
+
+        /// The client processes' reports as one (nil if any is missing).
+        static func merge(_ reports: [ClientCommand.HeldReport?]) -> ClientCommand.HeldReport? {
+            guard let first = reports.first ?? nil else { return nil }
+            var merged = first
+            for case let r? in reports.dropFirst() {
+                merged.tunnels += r.tunnels
+                merged.upAtEnd += r.upAtEnd
+                merged.results += r.results
+            }
+            return reports.contains { $0 == nil } ? nil : merged
         }
 
         private func gatewaySnapshots(_ shell: DemoShell, _ gateways: LabGatewayPlan, _ plan: LabPlan) -> [Int: GatewaySnapshot] {
@@ -163,7 +209,8 @@ extension LabCommand {
                 let sent = report.results.map(\.pingsSent).reduce(0, +)
                 let answered = report.results.map(\.pingsAnswered).reduce(0, +)
                 let reinitiated = report.results.filter { $0.establishments > 1 }.count
-                print("tunnels: \(report.upAtEnd)/\(report.tunnels) up at the end, \(reinitiated) re-initiated; "
+                let encapsulated = report.results.filter { $0.udpEncapsulation == true }.count
+                print("tunnels: \(report.upAtEnd)/\(report.tunnels) up at the end (\(encapsulated) ESP-in-UDP/4500), \(reinitiated) re-initiated; "
                       + "pings to \(LabGatewayPlan.serviceAddress): \(answered)/\(sent) answered")
             } else {
                 print("tunnels: no report from slb client\n" + clientLog.suffix(1500))

@@ -15,8 +15,10 @@ import Glibc
 struct LabDemoTests {
     static let clients = 4
     static let clientAddresses = (10..<(10 + clients)).map { "192.0.2.\($0)" }
+    /// The demo runs the second half of its clients with `slb client --natt`.
+    static let nattAddresses = Set(clientAddresses.suffix(clients / 2))
 
-    @Test("a 5-second demo: 4 real tunnels up and pinging, conns/reals/vservers/sticky and a gateway's IKEv2 SAs shown, each client's ISAKMP and ESP rows on one real, the lab is gone after")
+    @Test("a 5-second demo: 4 real tunnels (2 with --natt) up and pinging, conns/reals/vservers/sticky and a gateway's IKEv2 SAs shown, each client's ISAKMP and ESP (or, NAT-T clients, NAT-T) rows on one real, the lab is gone after")
     func demo() throws {
         let id = "dm\(getpid() % 10000)"
         let (status, text) = try runDemo(id: id, arguments: ["--for", "5", "--every", "2", "--clients", "\(Self.clients)"])
@@ -26,17 +28,20 @@ struct LabDemoTests {
                         "slb# slb gateway show crypto ikev2 sa --control"] {
             #expect(text.contains(command), "\(command) missing: \(text)")
         }
-        #expect(text.contains("tunnels: \(Self.clients)/\(Self.clients) up at the end"), "\(text)")
+        #expect(text.contains("tunnels: \(Self.clients)/\(Self.clients) up at the end (\(Self.nattAddresses.count) ESP-in-UDP/4500)"), "\(text)")
+        #expect(text.contains("sticky: \(Self.clients)/\(Self.clients) clients with all their connections on one real"), "\(text)")
         let pings = try #require(text.firstMatch(of: /pings to 203\.0\.113\.1: (\d+)\/(\d+) answered/), "\(text)")
         #expect(Int(pings.1) == Int(pings.2) && (Int(pings.1) ?? 0) >= Self.clients, "\(pings.0)")
 
-        // The last `show ip slb conns`: each client has an ISAKMP and an ESP row, both on one real.
+        // The last `show ip slb conns`: each client has an ISAKMP and an ESP row (a NAT-T client
+        // an ISAKMP and a NAT-T row: its ESP rides in UDP 4500), all on one real.
         let lastConns = try #require(text.components(separatedBy: "slb# slb show ip slb conns").last)
         let rows = lastConns.components(separatedBy: "slb# ").first?.split(separator: "\n")
             .map { $0.split(separator: " ").map(String.init) }.filter { $0.first?.hasPrefix("IPSEC-") == true && $0.count >= 4 } ?? []
         for client in Self.clientAddresses {
             let mine = rows.filter { $0[2].hasPrefix(client + ":") }
-            #expect(Set(mine.map { $0[0] }) == ["IPSEC-ISAKMP", "IPSEC-ESP"], "\(client): \(mine)")
+            let expected: Set = Self.nattAddresses.contains(client) ? ["IPSEC-ISAKMP", "IPSEC-NATT"] : ["IPSEC-ISAKMP", "IPSEC-ESP"]
+            #expect(Set(mine.map { $0[0] }) == expected, "\(client): \(mine)")
             #expect(Set(mine.map { $0[3] }).count == 1, "\(client) split over reals: \(mine)")
         }
         // The gateways hold the tunnels between them: "gwN ...: K IKE SAs".

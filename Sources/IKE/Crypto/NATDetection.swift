@@ -18,6 +18,13 @@ public enum NATDetection {
         return crypto.hash(.sha1, data)
     }
 
+    /// NAT_DETECTION_SOURCE_IP data of an IKE_SA_INIT request (SPIr = 0). `faked`: a random
+    /// value in place of the hash (strongSwan's `encap = yes`), which matches no endpoint, so
+    /// the responder sees this end as translated and both ends use UDP 4500 (§2.23).
+    public static func sourceData(_ crypto: some CryptoProvider, spiI: UInt64, endpoint: IKEEndpoint, faked: Bool) -> [UInt8] {
+        faked ? crypto.randomBytes(count: HashAlgorithm.sha1.digestLength) : hash(crypto, spiI: spiI, spiR: 0, endpoint: endpoint)
+    }
+
     /// True when no NAT_DETECTION notify of `type` in `payloads` matches `endpoint`
     /// (§2.23: any match means that side is not translated). Absent notifies mean "no NAT".
     public static func translated(_ payloads: [Payload], _ type: NotifyType, crypto: some CryptoProvider,

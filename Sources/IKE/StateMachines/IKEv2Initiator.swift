@@ -20,6 +20,10 @@ public struct IKEv2InitiatorConfiguration: Sendable {
     public var natTraversalPort: UInt16
     /// The peer's port after the float (4500 unless a lab peer listens elsewhere).
     public var peerNATTraversalPort: UInt16
+    /// Pretend to be behind a NAT (strongSwan's `encap = yes`): NAT_DETECTION_SOURCE_IP is a
+    /// random value that matches no address, so the responder sees a NAT (§2.23), and this end
+    /// floats to 4500 and encapsulates ESP (RFC 3948) whenever the responder does NAT detection.
+    public var forceUDPEncapsulation: Bool
     public var retransmission: RetransmissionPolicy
     /// COOKIE and INVALID_KE_PAYLOAD retries before giving up (§2.6, §1.2).
     public var maximumInitRetries: Int
@@ -38,6 +42,7 @@ public struct IKEv2InitiatorConfiguration: Sendable {
         self.requestVirtualAddress = false
         self.natTraversalPort = 4500
         self.peerNATTraversalPort = 4500
+        self.forceUDPEncapsulation = false
         self.retransmission = .strongSwan
         self.maximumInitRetries = 3
     }
@@ -52,6 +57,9 @@ public struct IKEv2Initiator {
         var keyExchange: any KeyExchange
         var offer: SecurityAssociationPayload
         var cookie: [UInt8]?
+        /// NAT_DETECTION_SOURCE_IP data, fixed for the attempt so COOKIE and INVALID_KE retries
+        /// resend the same notify (§2.6: everything but the cookie unchanged).
+        var natDetectionSource: [UInt8]
         var retries: Int
         var request: [UInt8]
         var send: PendingSend
@@ -137,8 +145,11 @@ public struct IKEv2Initiator {
         }
         var policy = configuration.ike
         policy.dhGroups = [configuration.dhGroup] + policy.dhGroups.filter { $0 != configuration.dhGroup }
-        let attempt = InitAttempt(spiI: IKESACore.randomSPI64(crypto), ni: crypto.randomBytes(count: IKESACore.nonceLength),
+        let spiI = IKESACore.randomSPI64(crypto)
+        let attempt = InitAttempt(spiI: spiI, ni: crypto.randomBytes(count: IKESACore.nonceLength),
                                   keyExchange: ke, offer: ProposalSelection.offer(policy, protocolID: .ike), cookie: nil,
+                                  natDetectionSource: NATDetection.sourceData(crypto, spiI: spiI, endpoint: configuration.local,
+                                                                              faked: configuration.forceUDPEncapsulation),
                                   retries: 0, request: [],
                                   send: PendingSend(bytes: [], to: configuration.peer, from: configuration.local, sentAt: now))
         return sendInit(attempt, now: now)
@@ -152,8 +163,7 @@ public struct IKEv2Initiator {
             .securityAssociation(a.offer),
             .keyExchange(KeyExchangePayload(group: a.keyExchange.group.rawValue, data: a.keyExchange.publicValue)),
             .nonce(NoncePayload(data: a.ni)),
-            .notify(NotifyPayload(.natDetectionSourceIP,
-                                  data: NATDetection.hash(crypto, spiI: a.spiI, spiR: 0, endpoint: configuration.local))),
+            .notify(NotifyPayload(.natDetectionSourceIP, data: a.natDetectionSource)),
             .notify(NotifyPayload(.natDetectionDestinationIP,
                                   data: NATDetection.hash(crypto, spiI: a.spiI, spiR: 0, endpoint: configuration.peer))),
         ]
@@ -251,14 +261,18 @@ public struct IKEv2Initiator {
         // §2.23: NAT on either side → float to 4500 and encapsulate ESP.
         let peerNAT = NATDetection.translated(p, .natDetectionSourceIP, crypto: crypto, spiI: a.spiI, spiR: h.spiR, endpoint: configuration.peer)
         let ourNAT = NATDetection.translated(p, .natDetectionDestinationIP, crypto: crypto, spiI: a.spiI, spiR: h.spiR, endpoint: configuration.local)
+        // A faked NAT (`forceUDPEncapsulation`) counts only when the responder does NAT
+        // detection at all: without its NAT_DETECTION notifies it may not listen on 4500.
+        let fakedNAT = configuration.forceUDPEncapsulation && p.notify(.natDetectionDestinationIP) != nil
+        let nat = peerNAT || ourNAT || fakedNAT
         var local = configuration.local
         var peer = configuration.peer
-        if (peerNAT || ourNAT) && peer.port != configuration.peerNATTraversalPort {
+        if nat && peer.port != configuration.peerNATTraversalPort {
             peer.port = configuration.peerNATTraversalPort
             local.port = configuration.natTraversalPort
         }
         var core = IKESACore(weAreOriginalInitiator: true, id: IKESAIdentifier(spiI: a.spiI, spiR: h.spiR), suite: suite, keys: keys,
-                             local: local, peer: peer, udpEncapsulation: peerNAT || ourNAT,
+                             local: local, peer: peer, udpEncapsulation: nat,
                              peerIdentity: configuration.peerIdentity ?? IdentificationPayload(type: .ipv4Address, data: []),
                              expectedPeerRequest: 0, nextOwnRequest: 2, lastHeard: now)
 
