@@ -225,14 +225,18 @@ struct FailoverStoryTests {
         }
     }
 
-    @Test("slb-bench failover (smoke): PROBE_FAILED, purge, re-landing and every failed gateway's client's outage are measured")
-    func benchSmoke() throws {
+    @Test("slb-bench failover (smoke): PROBE_FAILED, purge, re-landing and every failed gateway's client's outage are measured",
+          arguments: [2, 1])
+    func benchSmoke(ikeVersion: Int) throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vslb-failover-bench-\(getpid())")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let scenario = try FailoverScenario(parameters: .smoke, slbPath: try #require(StoryLab.slbPath),
+        var parameters = FailoverScenario.Parameters.smoke
+        parameters.ikeVersions = [ikeVersion]
+        let scenario = try FailoverScenario(parameters: parameters, slbPath: try #require(StoryLab.slbPath),
                                             output: BenchOutput(directory: directory, quiet: true), smoke: true)
         let document = try scenario.run()
         let m = try #require(document.measurements.first)
+        #expect(m.ikeVersion == ikeVersion && document.measurements.count == 1)
         #expect(m.victims > 0 && m.outages.count == m.victims, "\(m)")
         #expect(m.unrecovered == 0 && m.healthyRestarts == 0, "\(m)")
         #expect((m.toProbeFailed ?? .infinity) <= 4 && m.toPurge != nil && m.toAllRelanded != nil, "\(m)")

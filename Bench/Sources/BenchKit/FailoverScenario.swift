@@ -10,9 +10,10 @@ import Glibc
 ///
 /// A lab with 3 gateways, each running `slb gateway` (the VIP on its loopback), `slb run` on a
 /// farm with a ping and an `ike` probe (`interval`, `faildetect` from the parameters) and
-/// `failaction purge`, and the project's own clients (`slb client --hold`: one IKEv2 tunnel per
+/// `failaction purge`, and the project's own clients (`slb client --hold`: one tunnel per
 /// source address, pings through it every `pingInterval`, DPD after `dpdDelay` of inbound
-/// silence with the liveness request retransmitted 1 s × 1.4^i, i = 0…3, then re-initiation).
+/// silence, then re-initiation; IKEv2 retransmits its liveness request 1 s × 1.4^i, i = 0…3,
+/// IKEv1 sends 4 R-U-THEREs (RFC 3706) 1 s apart). Each IKE version in `ikeVersions` is a run.
 /// Gateway 2 fails (its `slb gateway` killed, or its link cut). Measured per failure mode:
 /// time to PROBE_FAILED and to the purge (the SLB's own CLOCK_MONOTONIC event times), time
 /// until every client holds exactly one IKE SA on a live gateway (the gateways' control
@@ -29,15 +30,18 @@ public struct FailoverScenario {
         public var probeInterval: Int
         public var probeFaildetect: Int
         public var failures: [String]
+        /// 2 (IKEv2) and/or 1 (IKEv1 main mode + quick mode, RFC 3706 DPD).
+        public var ikeVersions: [Int]
 
         public static let standard = Parameters(clients: 60, dpdDelay: 2, pingIntervalMilliseconds: 500, probeInterval: 1,
-                                                probeFaildetect: 2, failures: ["kill", "link"])
+                                                probeFaildetect: 2, failures: ["kill", "link"], ikeVersions: [2, 1])
         public static let smoke = Parameters(clients: 9, dpdDelay: 2, pingIntervalMilliseconds: 500, probeInterval: 1,
-                                             probeFaildetect: 2, failures: ["kill"])
+                                             probeFaildetect: 2, failures: ["kill"], ikeVersions: [2])
     }
 
     public struct Measurement: Codable, Sendable, Hashable {
         public var failure: String
+        public var ikeVersion: Int
         public var clients: Int
         public var victims: Int
         public var dpdDetection: Double
@@ -81,8 +85,9 @@ public struct FailoverScenario {
         guard (3...200).contains(parameters.clients), (1...60).contains(parameters.dpdDelay),
               (50...5000).contains(parameters.pingIntervalMilliseconds), (1...60).contains(parameters.probeInterval),
               (1...20).contains(parameters.probeFaildetect), !parameters.failures.isEmpty,
-              parameters.failures.allSatisfy({ ["kill", "link"].contains($0) }) else {
-            throw BenchError("failover: clients 3…200, dpd 1…60 s, ping interval 50…5000 ms, probe interval 1…60, faildetect 1…20, failures kill|link")
+              parameters.failures.allSatisfy({ ["kill", "link"].contains($0) }),
+              !parameters.ikeVersions.isEmpty, parameters.ikeVersions.allSatisfy({ [1, 2].contains($0) }) else {
+            throw BenchError("failover: clients 3…200, dpd 1…60 s, ping interval 50…5000 ms, probe interval 1…60, faildetect 1…20, failures kill|link, ike 1|2")
         }
         self.parameters = parameters
         self.slbPath = slbPath
@@ -92,19 +97,23 @@ public struct FailoverScenario {
 
     public func run() throws -> Document {
         var measurements: [Measurement] = []
-        for failure in parameters.failures {
-            measurements.append(try measure(failure: failure))
+        for version in parameters.ikeVersions {
+            for failure in parameters.failures {
+                measurements.append(try measure(failure: failure, ikeVersion: version))
+            }
         }
         let document = Document(run: RunInfo(scenario: "failover", smoke: smoke), parameters: parameters,
                                 measurements: measurements,
                                 notes: ["outage = longest gap between two answered pings of a client of the failed gateway",
-                                        "dpdDetection = dpd delay + 1 + 1.4 + 1.96 + 2.744 s (liveness request and its 3 retransmissions)",
+                                        "dpdDetection (IKEv2) = dpd delay + 1 + 1.4 + 1.96 + 2.744 s (liveness request and its 3 retransmissions)",
+                                        "dpdDetection (IKEv1) = dpd delay + 4 s (4 R-U-THEREs 1 s apart, RFC 3706)",
                                         "times from the failure instant: PROBE_FAILED and purge from slb run's event times (CLOCK_MONOTONIC)"])
         var bars: [BarChart.Bar] = []
         for (group, m) in measurements.enumerated() {
-            bars.append(.init(label: "\(m.failure): DPD detection", value: m.dpdDetection, group: group))
-            for (name, value) in [("min", m.outageMin), ("median", m.outageMedian), ("p95", m.outageP95), ("max", m.outageMax)] {
-                if let value { bars.append(.init(label: "\(m.failure): outage \(name)", value: value, group: group)) }
+            let name = "IKEv\(m.ikeVersion) \(m.failure)"
+            bars.append(.init(label: "\(name): DPD detection", value: m.dpdDetection, group: group))
+            for (statistic, value) in [("min", m.outageMin), ("median", m.outageMedian), ("p95", m.outageP95), ("max", m.outageMax)] {
+                if let value { bars.append(.init(label: "\(name): outage \(statistic)", value: value, group: group)) }
             }
         }
         try output.write(document, name: "failover", chart: BarChart(title: "Outage per client after a gateway failure", unit: "s", bars: bars))
@@ -112,11 +121,11 @@ public struct FailoverScenario {
     }
 
     public static func table(_ document: Document) -> String {
-        var table = TextTable(["failure", "clients", "victims", "DPD det.", "PROBE_FAILED", "purge", "all re-landed",
+        var table = TextTable(["IKE", "failure", "clients", "victims", "DPD det.", "PROBE_FAILED", "purge", "all re-landed",
                                "outage min", "median", "p95", "max", "unrecovered", "target"])
         func s(_ v: Double?) -> String { v.map { Format.fixed($0, 2) + " s" } ?? "-" }
         for m in document.measurements {
-            table.add([m.failure, "\(m.clients)", "\(m.victims)", s(m.dpdDetection), s(m.toProbeFailed), s(m.toPurge),
+            table.add(["v\(m.ikeVersion)", m.failure, "\(m.clients)", "\(m.victims)", s(m.dpdDetection), s(m.toProbeFailed), s(m.toPurge),
                        s(m.toAllRelanded), s(m.outageMin), s(m.outageMedian), s(m.outageP95), s(m.outageMax),
                        "\(m.unrecovered)", m.targetMet ? "≤ DPD + 2 s" : "missed"])
         }
@@ -137,9 +146,14 @@ public struct FailoverScenario {
         var results: [Result]
     }
 
+    /// The peers of a gateway's IKE SAs: IKEv2 SAs and IKEv1 ISAKMP SAs (older gateways' JSON
+    /// has no `isakmpSAs`).
     private struct GatewaySAs: Decodable {
         struct Row: Decodable { var remoteAddress: String }
+        struct ISAKMPRow: Decodable { var destination: String }
         var ikeSAs: [Row]
+        var isakmpSAs: [ISAKMPRow]?
+        var peers: [String] { ikeSAs.map(\.remoteAddress) + (isakmpSAs ?? []).map(\.destination) }
     }
 
     private func farm() -> String {
@@ -153,7 +167,7 @@ public struct FailoverScenario {
         return text
     }
 
-    private func measure(failure: String) throws -> Measurement {
+    private func measure(failure: String, ikeVersion: Int) throws -> Measurement {
         let runner = SystemCommandRunner()
         let id = LabID("v\(getpid() % 100_000)") ?? LabID.standard
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("vslb-bench-failover-\(id)")
@@ -163,7 +177,7 @@ public struct FailoverScenario {
         defer { try? FileManager.default.removeItem(at: work) }
         let controller = LabController(store: LabStateStore(directory: work.appendingPathComponent("state").path))
         let plan = try LabPlan(id: id, gatewayCount: 3)
-        output.progress("failover (\(failure)): building lab \(id) (3 gateways running slb gateway)")
+        output.progress("failover (IKEv\(ikeVersion) \(failure)): building lab \(id) (3 gateways running slb gateway)")
         _ = try controller.up(plan, owner: ProcessIdentity.current, handOver: true)
         var processes: [Process] = []
         defer {
@@ -173,7 +187,7 @@ public struct FailoverScenario {
                 while p.isRunning && Measure.seconds() < deadline { usleep(20_000) }
                 if p.isRunning { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() }
             }
-            output.progress("failover (\(failure)): removing lab \(id)")
+            output.progress("failover (IKEv\(ikeVersion) \(failure)): removing lab \(id)")
             try? controller.down(plan.id)
         }
         let psk = work.appendingPathComponent("psk").path
@@ -213,7 +227,7 @@ public struct FailoverScenario {
                 let r = try? runner.run(["ip", "netns", "exec", plan.gatewayNamespace(n), slbPath, "gateway", "show", "crypto", "ikev2",
                                          "sa", "--json", "--control", control(n)])
                 guard let r, r.succeeded, let sas = try? JSONDecoder().decode(GatewaySAs.self, from: Data(r.output.utf8)) else { continue }
-                for row in sas.ikeSAs { counts[row.remoteAddress, default: 0] += 1 }
+                for peer in sas.peers { counts[peer, default: 0] += 1 }
             }
             return counts
         }
@@ -237,9 +251,9 @@ public struct FailoverScenario {
         let clients = try start(plan.clientNamespace, [slbPath, "client", "--gateway", FailoverScenario.vip, "--source", sources[0],
                                                        "--count", "\(parameters.clients)", "--psk-file", psk, "--hold", "900",
                                                        "--dpd", "\(parameters.dpdDelay)", "--ping-interval", "\(parameters.pingIntervalMilliseconds)",
-                                                       "--concurrency", "8", "--json"],
+                                                       "--concurrency", "8", "--json", "--ike", "v\(ikeVersion)"],
                                 stdout: report, stderr: work.appendingPathComponent("clients.log"))
-        output.progress("failover (\(failure)): \(parameters.clients) clients connecting")
+        output.progress("failover (IKEv\(ikeVersion) \(failure)): \(parameters.clients) clients connecting")
         guard wait(60, { let p = placement([1, 2, 3]); return sources.allSatisfy { p[$0] == 1 } }) else {
             throw BenchError("failover: not every client connected: \(placement([1, 2, 3]).count)/\(sources.count)")
         }
@@ -248,7 +262,7 @@ public struct FailoverScenario {
         sleep(2)
 
         let victimAddress = "198.51.100.1\(FailoverScenario.victim)"
-        output.progress("failover (\(failure)): gateway \(FailoverScenario.victim) fails (\(victims.count) clients)")
+        output.progress("failover (IKEv\(ikeVersion) \(failure)): gateway \(FailoverScenario.victim) fails (\(victims.count) clients)")
         let failedAt = Dataplane.Clock.now
         let failedSeconds = Measure.seconds()
         switch failure {
@@ -294,12 +308,12 @@ public struct FailoverScenario {
             return outages[min(max(rank, 1), outages.count) - 1]
         }
         let detection = results.dpdDetectionSeconds
-        let measurement = Measurement(failure: failure, clients: sources.count, victims: victims.count, dpdDetection: detection,
+        let measurement = Measurement(failure: failure, ikeVersion: ikeVersion, clients: sources.count, victims: victims.count, dpdDetection: detection,
                                       toProbeFailed: down?.0, toPurge: purge?.0, purgedConnections: purged, toAllRelanded: relanded,
                                       outageMin: outages.first, outageMedian: percentile(50), outageP95: percentile(95),
                                       outageMax: outages.last, unrecovered: unrecovered, healthyRestarts: healthyRestarts,
                                       targetMet: unrecovered == 0 && (outages.last ?? .infinity) <= detection + 2, outages: outages)
-        output.progress("failover (\(failure)): outage max \(outages.last.map { Format.fixed($0, 2) } ?? "-") s, DPD detection \(Format.fixed(detection, 2)) s")
+        output.progress("failover (IKEv\(ikeVersion) \(failure)): outage max \(outages.last.map { Format.fixed($0, 2) } ?? "-") s, DPD detection \(Format.fixed(detection, 2)) s")
         return measurement
     }
 

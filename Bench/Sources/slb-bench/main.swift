@@ -133,6 +133,7 @@ struct Failover: ParsableCommand {
     @Option(help: "ip slb probe interval (seconds) of the ping and ike probes.") var probeInterval: Int?
     @Option(help: "ip slb probe faildetect (consecutive misses).") var faildetect: Int?
     @Option(help: "Failures, comma separated: kill (slb gateway killed), link (link cut).") var failures: String?
+    @Option(help: "IKE versions of the held clients, comma separated: v2, v1 (default v2,v1; smoke v2).") var ike: String?
     @Option(help: "The slb binary (default: next to slb-bench).") var slb: String?
 
     func run() throws {
@@ -143,6 +144,15 @@ struct Failover: ParsableCommand {
         if let probeInterval { parameters.probeInterval = probeInterval }
         if let faildetect { parameters.probeFaildetect = faildetect }
         if let failures { parameters.failures = failures.split(separator: ",").map(String.init) }
+        if let ike {
+            parameters.ikeVersions = try ike.split(separator: ",").map { word in
+                switch word.lowercased() {
+                case "v2", "2": return 2
+                case "v1", "1": return 1
+                default: throw ValidationError("--ike takes v2 and/or v1, not '\(word)'")
+                }
+            }
+        }
         let output = common.destination
         let scenario = try FailoverScenario(parameters: parameters, slbPath: slb ?? siblingSLB(), output: output, smoke: common.smoke)
         let document = try scenario.run()
