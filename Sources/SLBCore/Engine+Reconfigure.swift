@@ -8,7 +8,9 @@ public struct ReconfigureReport: Hashable, Sendable {
     /// Reals removed from the configuration that still had connections, kept out of
     /// service so those connections drain (their farm has no `failaction purge`).
     public var draining: [RealIdentity] = []
-    /// Connections of removed reals whose farm purges (or is gone): removed at once.
+    /// Connections removed at once: those of removed reals whose farm purges (or is gone),
+    /// and those of reals still failing their probes in a farm that now purges (each such
+    /// real also raises an `slb.purge` event).
     public var purgedConnections = 0
     /// True when RealIDs changed meaning: the dataplane must rebuild its forwarding table.
     public var realsRenumbered = false
@@ -44,6 +46,8 @@ extension Engine {
     ///   (kept as an OUTOFSERVICE real until a later reconfiguration finds it idle: existing
     ///   flows stay, no new ones, as `no inservice` does), and purged otherwise;
     /// - weights, maxconns, predictors, idle and sticky timers take effect at once;
+    /// - a real failing its probes in a farm with `failaction purge` keeps no connection
+    ///   (the purge was skipped if the farm did not purge then, spec §2.7);
     /// - counters, per-real/vserver totals and probe outage history carry over by identity.
     ///
     /// O(objects) when the tables are kept, O(tables) otherwise; the runtime calls it on the
@@ -93,6 +97,7 @@ extension Engine {
             }
             fresh.carryHistory(from: self, oldIdentities: oldIdentities)
             adopt(fresh)
+            report.purgedConnections += purgeFailedReals(now: now)
             return report
         }
         if remapInPlace, keysCompatible(with: fresh) {
@@ -106,6 +111,7 @@ extension Engine {
             fresh.carryHistory(from: self, oldIdentities: oldIdentities)
             report.realsRenumbered = fresh.realIdentities != oldIdentities
             adopt(fresh)
+            report.purgedConnections += purgeFailedReals(now: now)
             return report
         }
         do {
@@ -119,6 +125,7 @@ extension Engine {
         fresh.counters.stickyDestroyed &+= UInt64(report.restore.totalStickyDropped)
         report.realsRenumbered = fresh.realIdentities != oldIdentities
         adopt(fresh)
+        report.purgedConnections += purgeFailedReals(now: now)
         return report
     }
 
