@@ -31,6 +31,7 @@ extension Engine {
             reals[r].failingProbes -= 1
             if reals[r].failingProbes == 0, reals[r].inService {
                 events.append(.realUp(real: real, address: reals[r].address, farm: farm.name, at: now))
+                beginSlowStart(r)
                 rearmNoReal(farm: reals[r].farm)
             }
             return events

@@ -173,6 +173,16 @@ extension Engine {
                 if probeStates[i].failing { failing += 1 }
             }
             reals[r].failingProbes = failing
+            // Slow start follows the real; a real that could not take new connections
+            // before the change and can now starts one (IOS: "placed in service").
+            reals[r].slowStart = old.reals[o].slowStart && farms[reals[r].farm].predictor == .leastConns
+            if reals[r].placeable, !old.reals[o].placeable { beginSlowStart(r) }
+        }
+        // Reals new to the configuration are placed in service too, unless the farm is
+        // new (then all its reals start together, empty, as at start-up).
+        for (r, identity) in realIdentities.enumerated() where oldReal[identity] == nil && reals[r].placeable {
+            let farmName = farms[reals[r].farm].name
+            if old.farms.contains(where: { $0.name == farmName }) { beginSlowStart(r) }
         }
         for (v, vserver) in vservers.enumerated() {
             guard let o = old.vservers.firstIndex(where: { $0.name == vserver.name }) else { continue }
