@@ -117,6 +117,8 @@ public final class ControlService {
                     let removed = engine.clearConnections(scope, now: now)
                     logger.info("slb.clear.connections", metadata: ["slb.connections": "\(removed)"])
                     reply(.success(""))
+                case .sticky(let client, let group):
+                    reply(clearSticky(client: client, group: group, engine: engine))
                 }
             } catch {
                 reply(.failure(error.description))
@@ -148,6 +150,19 @@ public final class ControlService {
             reply(.success(saveState(engine, now)))
             return false
         }
+    }
+
+    /// `clear ip slb sticky [client IP] [group N]` (VPNSLB extension): objects in use stay.
+    private func clearSticky(client: IPv4Address?, group: Int?, engine: Engine) -> ControlAnswer {
+        guard let result = engine.clearSticky(client: client, group: group) else {
+            return .failure("% sticky group \(group.map(String.init) ?? "") not found")
+        }
+        logger.info("slb.clear.sticky", metadata: ["slb.sticky": "\(result.removed)", "slb.in_use": "\(result.inUse)"])
+        var text = "% cleared \(result.removed) sticky object\(result.removed == 1 ? "" : "s")"
+        if result.inUse > 0 {
+            text += "; \(result.inUse) in use by connections kept (clear ip slb connections first to release them)"
+        }
+        return .success(text)
     }
 
     /// Validated configuration → engine. A rejected change leaves everything as it was.

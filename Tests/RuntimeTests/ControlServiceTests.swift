@@ -92,6 +92,32 @@ struct ControlServiceTests {
         }
     }
 
+    @Test("clear ip slb sticky: idle objects go, objects in use stay and are reported", arguments: [
+        (["clear", "ip", "slb", "sticky"], true, "% cleared 0 sticky objects; 10 in use by connections kept"),
+        (["clear", "ip", "slb", "sticky", "client", "192.0.2.99"], true, "% cleared 0 sticky objects"),
+        (["clear", "ip", "slb", "sticky", "group", "77"], false, "% sticky group 77 not found"),
+    ])
+    func clearSticky(words: [String], ok: Bool, text: String) throws {
+        let configuration = try parsed()
+        let harness = ServiceHarness(engine: loadedEngine(clients: 10, configuration: configuration), configuration: configuration)
+        let before = harness.engine.tableFootprint
+        let answer = try #require(harness.ask(.clear(words)).answer)
+        #expect(answer.ok == ok)
+        #expect(answer.text.hasPrefix(text), "\(answer.text)")
+        #expect(harness.engine.tableFootprint == before)
+    }
+
+    @Test("clear ip slb connections, then sticky, empties both tables")
+    func clearConnectionsThenSticky() throws {
+        let configuration = try parsed()
+        let harness = ServiceHarness(engine: loadedEngine(clients: 10, configuration: configuration), configuration: configuration)
+        _ = try #require(harness.ask(.clear(["connections"])).answer)
+        let answer = try #require(harness.ask(.clear(["sticky"])).answer)
+        #expect(answer.ok)
+        #expect(answer.text == "% cleared 10 sticky objects")
+        #expect(harness.engine.tableFootprint.sticky == 0)
+    }
+
     @Test("configure: `no inservice` on a real drains it and shows in the running configuration")
     func configureNoInservice() throws {
         let configuration = try parsed()
