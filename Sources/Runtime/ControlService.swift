@@ -114,9 +114,12 @@ public final class ControlService {
                     logger.info("slb.clear.counters")
                     reply(.success(""))
                 case .connections(let scope):
-                    let removed = engine.clearConnections(scope, now: now)
+                    guard let removed = engine.clearConnections(scope, now: now) else {
+                        reply(.failure(Self.notFound(scope)))
+                        return false
+                    }
                     logger.info("slb.clear.connections", metadata: ["slb.connections": "\(removed)"])
-                    reply(.success(""))
+                    reply(.success("% cleared \(removed) connection\(removed == 1 ? "" : "s")"))
                 case .sticky(let client, let group):
                     reply(clearSticky(client: client, group: group, engine: engine))
                 }
@@ -149,6 +152,16 @@ public final class ControlService {
             }
             reply(.success(saveState(engine, now)))
             return false
+        }
+    }
+
+    /// An unknown name in `clear ip slb connections vserver|serverfarm NAME`, in the IOS
+    /// `% ... not found` style (the spec gives no exact wording).
+    static func notFound(_ scope: ClearScope) -> String {
+        switch scope {
+        case .all: "% nothing to clear"
+        case .vserver(let name): "% vserver \(name) not found"
+        case .serverfarm(let name): "% serverfarm \(name) not found"
         }
     }
 

@@ -76,16 +76,20 @@ struct ControlServiceTests {
     }
 
     @Test("clear ip slb connections [vserver|serverfarm] and counters", arguments: [
-        (["clear", "ip", "slb", "connections"], 0),
-        (["clear", "ip", "slb", "conn", "vserver", "IPSEC-ESP"], 10),
-        (["connections", "serverfarm", "SPARE"], 20),
-        (["cl", "ip", "slb", "counters"], 20),
+        (["clear", "ip", "slb", "connections"], 0, true, "% cleared 20 connections"),
+        (["clear", "ip", "slb", "conn", "vserver", "IPSEC-ESP"], 10, true, "% cleared 10 connections"),
+        (["connections", "serverfarm", "SPARE"], 20, true, "% cleared 0 connections"),
+        (["cl", "ip", "slb", "counters"], 20, true, ""),
+        // Unknown names are errors, not a silent success that cleared nothing.
+        (["connections", "vserver", "IPSEC-ES"], 20, false, "% vserver IPSEC-ES not found"),
+        (["connections", "serverfarm", "NOPE"], 20, false, "% serverfarm NOPE not found"),
     ])
-    func clear(words: [String], remaining: Int) throws {
+    func clear(words: [String], remaining: Int, ok: Bool, text: String) throws {
         let configuration = try parsed()
         let harness = ServiceHarness(engine: loadedEngine(clients: 10, configuration: configuration), configuration: configuration)
         let answer = try #require(harness.ask(.clear(words)).answer)
-        #expect(answer.ok, "\(answer.text)")
+        #expect(answer.ok == ok, "\(answer.text)")
+        #expect(answer.text == text)
         #expect(harness.engine.tableFootprint.connections == remaining)
         if words.last == "counters" {
             #expect(harness.engine.snapshot(now: t(2), connections: .none).stats.connectionsCreated == 0)
