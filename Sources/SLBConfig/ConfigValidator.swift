@@ -179,8 +179,10 @@ private struct Checker {
     }
 
     /// Two in-service vservers claiming the same traffic: same protocol, overlapping VIP
-    /// (with masks), overlapping ports (`any` covers every UDP port; ESP has none), and client
-    /// ranges that are not disjoint (no `client` line means every client).
+    /// (with masks), the same port claim (two exact ports alike, or `any` twice; ESP has no
+    /// port), and client ranges that are not disjoint (no `client` line means every client).
+    /// An exact port beside `udp any` on the same VIP is no conflict: the engine matches
+    /// exact ports first and `any` takes the rest (spec §6 "exact port first, then 'any'").
     mutating func checkVIPConflicts() {
         let active = configuration.vservers.filter(\.inService)
         for (i, a) in active.enumerated() {
@@ -199,7 +201,7 @@ private struct Checker {
 
     func portsOverlap(_ a: VirtualService, _ b: VirtualService) -> Bool {
         switch (a, b) {
-        case (.udp(let x), .udp(let y)): x == nil || y == nil || x == y
+        case (.udp(let x), .udp(let y)): x == y
         case (.esp, .esp): true
         case (.udp, .esp), (.esp, .udp): false
         }

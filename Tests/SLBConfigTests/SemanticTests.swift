@@ -36,9 +36,21 @@ import Testing
         DiagnosticCase(text: vservers("ip slb vserver A\n virtual 203.0.113.100 udp 500\n serverfarm F\n inservice\nip slb vserver B\n virtual 203.0.113.100 udp isakmp\n serverfarm F\n inservice\n"), expected: [
             "t.cfg:17:10: error: vserver B claims 203.0.113.100 udp 500 like vserver A (line 13): give them disjoint client ranges or take one out of service",
         ]),
-        // ... `any` overlaps every UDP port, and a VIP network overlaps its hosts ...
-        DiagnosticCase(text: vservers("ip slb vserver A\n virtual 203.0.113.0 255.255.255.0 udp any\n serverfarm F\n inservice\nip slb vserver B\n virtual 203.0.113.100 udp 4500\n serverfarm F\n inservice\n"), expected: [
+        // ... `any` twice, and a VIP network overlaps its hosts ...
+        DiagnosticCase(text: vservers("ip slb vserver A\n virtual 203.0.113.0 255.255.255.0 udp any\n serverfarm F\n inservice\nip slb vserver B\n virtual 203.0.113.100 udp any\n serverfarm F\n inservice\n"), expected: [
+            "t.cfg:17:10: error: vserver B claims 203.0.113.100 udp any like vserver A (line 13): give them disjoint client ranges or take one out of service",
+        ]),
+        DiagnosticCase(text: vservers("ip slb vserver A\n virtual 203.0.113.0 255.255.255.0 udp 4500\n serverfarm F\n inservice\nip slb vserver B\n virtual 203.0.113.100 udp 4500\n serverfarm G\n inservice\n"), expected: [
             "t.cfg:17:10: error: vserver B claims 203.0.113.100 udp 4500 like vserver A (line 13): give them disjoint client ranges or take one out of service",
+        ]),
+        // ... but an exact port beside `any` is fine: exact ports match first (spec §6),
+        // whichever comes first in the file and whether the VIPs are equal or nested.
+        DiagnosticCase(text: vservers("ip slb vserver A\n virtual 203.0.113.100 udp any\n serverfarm F\n inservice\nip slb vserver B\n virtual 203.0.113.100 udp 4500\n serverfarm G\n inservice\n"), expected: []),
+        DiagnosticCase(text: vservers("ip slb vserver A\n virtual 203.0.113.100 udp isakmp\n serverfarm F\n inservice\nip slb vserver B\n virtual 203.0.113.100 udp any\n serverfarm G\n inservice\n"), expected: []),
+        DiagnosticCase(text: vservers("ip slb vserver A\n virtual 203.0.113.0 255.255.255.0 udp any\n serverfarm F\n inservice\nip slb vserver B\n virtual 203.0.113.100 udp 4500\n serverfarm F\n inservice\n"), expected: []),
+        DiagnosticCase(text: vservers("ip slb vserver A\n virtual 203.0.113.100 udp any\n serverfarm F\n inservice\nip slb vserver B\n virtual 203.0.113.100 esp\n serverfarm F\n inservice\n"), expected: [
+            // No conflict (another protocol), only the IPsec advice: `any` carries IKE too.
+            "t.cfg:16:16: warning: vserver B (esp) is not in a sticky group with A on the same VIP: a client's ESP may reach a different gateway than its IKE",
         ]),
         DiagnosticCase(text: vservers("ip slb vserver A\n virtual 203.0.113.100 esp\n serverfarm F\n inservice\nip slb vserver B\n virtual 203.0.113.100 esp\n client 192.0.2.0 255.255.255.0\n serverfarm G\n inservice\n"), expected: [
             "t.cfg:17:10: error: vserver B claims 203.0.113.100 esp like vserver A (line 13): give them disjoint client ranges or take one out of service",
