@@ -61,10 +61,13 @@ import Testing
         DiagnosticCase(text: vservers("ip slb vserver A\n virtual 203.0.113.100 udp 500\n serverfarm F\n inservice\nip slb vserver B\n virtual 203.0.113.100 udp 500\n serverfarm G\n"), expected: []),
         // Sticky groups: one farm, one netmask; different timers are a warning.
         DiagnosticCase(text: vservers("ip slb vserver A\n virtual 203.0.113.100 udp 500\n serverfarm F\n sticky 100 group 1\n inservice\nip slb vserver B\n virtual 203.0.113.100 esp\n serverfarm G\n sticky 300 group 1 netmask 255.255.255.0\n inservice\n"), expected: [
-            "t.cfg:19:13: error: sticky group 1: vserver B uses serverfarm G but vserver A uses F; buddied vservers must share one serverfarm",
+            "t.cfg:19:13: warning: sticky group 1: vserver B uses serverfarm G and vserver A uses F, but real 198.51.100.11 is not in both: a client bound to it is balanced anew by the other vserver",
             "t.cfg:20:9: error: sticky group 1: vserver B has netmask 255.255.255.0 but vserver A has 255.255.255.255; a group keys clients with one netmask",
             "t.cfg:20:9: warning: sticky group 1 has different sticky timers (A 100 s, B 300 s): the binding uses the largest, 300 s",
         ]),
+        // Buddied vservers on different farms holding the same gateways: fine (the binding
+        // follows the real's address).
+        DiagnosticCase(text: "ip slb probe P ping\nip slb serverfarm F\n failaction purge\n probe P\n real 198.51.100.11\n  inservice\n real 198.51.100.12\n  inservice\nip slb serverfarm G\n failaction purge\n probe P\n real 198.51.100.12\n  inservice\n real 198.51.100.11\n  inservice\nip slb vserver A\n virtual 203.0.113.100 udp 500\n serverfarm F\n sticky 100 group 1\n inservice\nip slb vserver B\n virtual 203.0.113.100 esp\n serverfarm G\n sticky 100 group 1\n inservice\n", expected: []),
         // IPsec advice: ESP not bound to its IKE vserver; farms without probe or purge.
         DiagnosticCase(text: "ip slb serverfarm F\n real 198.51.100.11\nip slb vserver I\n virtual 203.0.113.100 udp isakmp\n serverfarm F\n inservice\nip slb vserver E\n virtual 203.0.113.100 esp\n serverfarm F\n sticky 60\n inservice\n", expected: [
             "t.cfg:1:19: warning: serverfarm F has no probe: a failed gateway is never detected for UDP and ESP",
