@@ -39,7 +39,7 @@ public struct CLISession: Sendable {
     public mutating func update(running: SLBConfiguration) { self.running = running }
 
     static let execCommands: [(keyword: String, help: String)] = [
-        ("clear", "Reset functions (clear ip slb connections | counters)"),
+        ("clear", "Reset functions (clear ip slb connections | counters | sticky)"),
         ("configure", "Enter configuration mode (configure terminal)"),
         ("end", "Leave the CLI"),
         ("exit", "Leave the CLI"),

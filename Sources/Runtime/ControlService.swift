@@ -114,9 +114,14 @@ public final class ControlService {
                     logger.info("slb.clear.counters")
                     reply(.success(""))
                 case .connections(let scope):
-                    let removed = engine.clearConnections(scope, now: now)
+                    guard let removed = engine.clearConnections(scope, now: now) else {
+                        reply(.failure(Self.notFound(scope)))
+                        return false
+                    }
                     logger.info("slb.clear.connections", metadata: ["slb.connections": "\(removed)"])
-                    reply(.success(""))
+                    reply(.success("% cleared \(removed) connection\(removed == 1 ? "" : "s")"))
+                case .sticky(let client, let group):
+                    reply(clearSticky(client: client, group: group, engine: engine))
                 }
             } catch {
                 reply(.failure(error.description))
@@ -148,6 +153,29 @@ public final class ControlService {
             reply(.success(saveState(engine, now)))
             return false
         }
+    }
+
+    /// An unknown name in `clear ip slb connections vserver|serverfarm NAME`, in the IOS
+    /// `% ... not found` style (the spec gives no exact wording).
+    static func notFound(_ scope: ClearScope) -> String {
+        switch scope {
+        case .all: "% nothing to clear"
+        case .vserver(let name): "% vserver \(name) not found"
+        case .serverfarm(let name): "% serverfarm \(name) not found"
+        }
+    }
+
+    /// `clear ip slb sticky [client IP] [group N]` (VPNSLB extension): objects in use stay.
+    private func clearSticky(client: IPv4Address?, group: Int?, engine: Engine) -> ControlAnswer {
+        guard let result = engine.clearSticky(client: client, group: group) else {
+            return .failure("% sticky group \(group.map(String.init) ?? "") not found")
+        }
+        logger.info("slb.clear.sticky", metadata: ["slb.sticky": "\(result.removed)", "slb.in_use": "\(result.inUse)"])
+        var text = "% cleared \(result.removed) sticky object\(result.removed == 1 ? "" : "s")"
+        if result.inUse > 0 {
+            text += "; \(result.inUse) in use by connections kept (clear ip slb connections first to release them)"
+        }
+        return .success(text)
     }
 
     /// Validated configuration → engine. A rejected change leaves everything as it was.

@@ -179,8 +179,10 @@ private struct Checker {
     }
 
     /// Two in-service vservers claiming the same traffic: same protocol, overlapping VIP
-    /// (with masks), overlapping ports (`any` covers every UDP port; ESP has none), and client
-    /// ranges that are not disjoint (no `client` line means every client).
+    /// (with masks), the same port claim (two exact ports alike, or `any` twice; ESP has no
+    /// port), and client ranges that are not disjoint (no `client` line means every client).
+    /// An exact port beside `udp any` on the same VIP is no conflict: the engine matches
+    /// exact ports first and `any` takes the rest (spec §6 "exact port first, then 'any'").
     mutating func checkVIPConflicts() {
         let active = configuration.vservers.filter(\.inService)
         for (i, a) in active.enumerated() {
@@ -199,7 +201,7 @@ private struct Checker {
 
     func portsOverlap(_ a: VirtualService, _ b: VirtualService) -> Bool {
         switch (a, b) {
-        case (.udp(let x), .udp(let y)): x == nil || y == nil || x == y
+        case (.udp(let x), .udp(let y)): x == y
         case (.esp, .esp): true
         case (.udp, .esp), (.esp, .udp): false
         }
@@ -221,7 +223,18 @@ private struct Checker {
     // MARK: sticky groups
 
     /// Buddied vservers share one binding per client (spec §2.5), which is only coherent when
-    /// they draw from the same farm and key clients with the same netmask.
+    /// they key clients with the same netmask; their farms may differ when they hold the same
+    /// gateway addresses (a binding follows the real's address).
+    /// The first real address in one of the two farms but not the other, or nil when both
+    /// hold the same addresses (an unknown farm is reported elsewhere).
+    func unsharedRealAddress(_ a: String?, _ b: String?) -> IPv4Address? {
+        guard let fa = configuration.farms.first(where: { $0.name == a }),
+              let fb = configuration.farms.first(where: { $0.name == b }) else { return nil }
+        let inA = Set(fa.reals.map(\.address))
+        let inB = Set(fb.reals.map(\.address))
+        return (fa.reals.map(\.address) + fb.reals.map(\.address)).first { !inA.contains($0) || !inB.contains($0) }
+    }
+
     mutating func checkStickyGroups() {
         var groups: [UInt8: [VirtualServer]] = [:]
         var order: [UInt8] = []
@@ -234,9 +247,12 @@ private struct Checker {
             guard let members = groups[group], let first = members.first, let firstSticky = first.sticky else { continue }
             for other in members.dropFirst() {
                 guard let sticky = other.sticky else { continue }
-                if other.farm != first.farm {
-                    report(.error, .farmReference(vserver: other.name), or: .vserver(other.name),
-                           "sticky group \(group): vserver \(other.name) uses serverfarm \(other.farm ?? "(none)") but vserver \(first.name) uses \(first.farm ?? "(none)"); buddied vservers must share one serverfarm")
+                // Different farms are allowed: the engine honours a binding by the real's
+                // address in the vserver's own farm. A gateway in one farm only cannot be
+                // shared, so its clients' other flows are balanced anew and rebind.
+                if other.farm != first.farm, let unshared = unsharedRealAddress(first.farm, other.farm) {
+                    report(.warning, .farmReference(vserver: other.name), or: .vserver(other.name),
+                           "sticky group \(group): vserver \(other.name) uses serverfarm \(other.farm ?? "(none)") and vserver \(first.name) uses \(first.farm ?? "(none)"), but real \(unshared) is not in both: a client bound to it is balanced anew by the other vserver")
                 }
                 if sticky.netmask != firstSticky.netmask {
                     report(.error, .sticky(other.name), or: .vserver(other.name),

@@ -86,8 +86,7 @@ extension Engine {
         if let domain {
             stickyIndex = sticky.find(domain: domain, client: maskedClient)
             if stickyIndex != noIndex {
-                let bound = sticky.slots[Int(stickyIndex)].real
-                if honoursSticky(real: Int(bound), vserver: v) { real = bound }
+                real = stickyReal(bound: Int(sticky.slots[Int(stickyIndex)].real), vserver: v)
             } else if sticky.isFull {
                 counters.countDrop(.stickyTableFull)
                 return .drop(.stickyTableFull)
@@ -127,12 +126,38 @@ extension Engine {
         return .forward(RealID(real))
     }
 
-    /// IOS honours a binding while the real is OPERATIONAL or MAXCONNS_THROTTLED and still
-    /// serves the vserver (its farm or its backup farm).
-    func honoursSticky(real: Int, vserver v: Int) -> Bool {
-        guard reals.indices.contains(real), reals[real].acceptsSticky else { return false }
-        let farm = reals[real].farm
-        return farm == vservers[v].farm || farm == vservers[v].backupFarm
+    /// The real a sticky binding sends this vserver's new flow to, or `noIndex` when the
+    /// binding cannot be honoured and the predictor must choose (and the object rebind).
+    /// IOS honours a binding while the real is OPERATIONAL or MAXCONNS_THROTTLED and serves
+    /// the vserver (spec §2.5, §6). Buddied vservers may draw from different farms holding
+    /// the same gateways (say, one farm per service with its own probes or NAT mode): a
+    /// real is a gateway *address*, so a binding to a real of another farm is honoured by
+    /// the vserver's own real at that address (its farm first, then its backup farm), under
+    /// that real's own state.
+    @inline(__always)
+    func stickyReal(bound: Int, vserver v: Int) -> Int32 {
+        guard reals.indices.contains(bound) else { return noIndex }
+        let farm = reals[bound].farm
+        if farm == vservers[v].farm || farm == vservers[v].backupFarm {
+            return reals[bound].acceptsSticky ? Int32(truncatingIfNeeded: bound) : noIndex
+        }
+        let address = reals[bound].address
+        if let own = vservers[v].farm, let real = stickyReal(address: address, farm: own) { return real }
+        if let backup = vservers[v].backupFarm, let real = stickyReal(address: address, farm: backup) { return real }
+        return noIndex
+    }
+
+    /// The first real of `farm` at `address`, if it takes sticky traffic.
+    private func stickyReal(address: IPv4Address, farm f: Int) -> Int32? {
+        guard farms.indices.contains(f) else { return nil }
+        var r = farms[f].reals.lowerBound
+        while r < farms[f].reals.upperBound {
+            defer { r += 1 }
+            if reals[r].address == address {
+                return reals[r].acceptsSticky ? Int32(truncatingIfNeeded: r) : nil
+            }
+        }
+        return nil
     }
 
     private func raiseNoReal(vserver v: Int, now: MonotonicTime) {

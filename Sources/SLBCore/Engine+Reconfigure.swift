@@ -8,7 +8,9 @@ public struct ReconfigureReport: Hashable, Sendable {
     /// Reals removed from the configuration that still had connections, kept out of
     /// service so those connections drain (their farm has no `failaction purge`).
     public var draining: [RealIdentity] = []
-    /// Connections of removed reals whose farm purges (or is gone): removed at once.
+    /// Connections removed at once: those of removed reals whose farm purges (or is gone),
+    /// and those of reals still failing their probes in a farm that now purges (each such
+    /// real also raises an `slb.purge` event).
     public var purgedConnections = 0
     /// True when RealIDs changed meaning: the dataplane must rebuild its forwarding table.
     public var realsRenumbered = false
@@ -44,6 +46,8 @@ extension Engine {
     ///   (kept as an OUTOFSERVICE real until a later reconfiguration finds it idle: existing
     ///   flows stay, no new ones, as `no inservice` does), and purged otherwise;
     /// - weights, maxconns, predictors, idle and sticky timers take effect at once;
+    /// - a real failing its probes in a farm with `failaction purge` keeps no connection
+    ///   (the purge was skipped if the farm did not purge then, spec §2.7);
     /// - counters, per-real/vserver totals and probe outage history carry over by identity.
     ///
     /// O(objects) when the tables are kept, O(tables) otherwise; the runtime calls it on the
@@ -93,6 +97,7 @@ extension Engine {
             }
             fresh.carryHistory(from: self, oldIdentities: oldIdentities)
             adopt(fresh)
+            report.purgedConnections += purgeFailedReals(now: now)
             return report
         }
         if remapInPlace, keysCompatible(with: fresh) {
@@ -106,6 +111,7 @@ extension Engine {
             fresh.carryHistory(from: self, oldIdentities: oldIdentities)
             report.realsRenumbered = fresh.realIdentities != oldIdentities
             adopt(fresh)
+            report.purgedConnections += purgeFailedReals(now: now)
             return report
         }
         do {
@@ -119,6 +125,7 @@ extension Engine {
         fresh.counters.stickyDestroyed &+= UInt64(report.restore.totalStickyDropped)
         report.realsRenumbered = fresh.realIdentities != oldIdentities
         adopt(fresh)
+        report.purgedConnections += purgeFailedReals(now: now)
         return report
     }
 
@@ -166,6 +173,16 @@ extension Engine {
                 if probeStates[i].failing { failing += 1 }
             }
             reals[r].failingProbes = failing
+            // Slow start follows the real; a real that could not take new connections
+            // before the change and can now starts one (IOS: "placed in service").
+            reals[r].slowStart = old.reals[o].slowStart && farms[reals[r].farm].predictor == .leastConns
+            if reals[r].placeable, !old.reals[o].placeable { beginSlowStart(r) }
+        }
+        // Reals new to the configuration are placed in service too, unless the farm is
+        // new (then all its reals start together, empty, as at start-up).
+        for (r, identity) in realIdentities.enumerated() where oldReal[identity] == nil && reals[r].placeable {
+            let farmName = farms[reals[r].farm].name
+            if old.farms.contains(where: { $0.name == farmName }) { beginSlowStart(r) }
         }
         for (v, vserver) in vservers.enumerated() {
             guard let o = old.vservers.firstIndex(where: { $0.name == vserver.name }) else { continue }

@@ -53,7 +53,8 @@ extension Engine {
             weight: real.weight, adminWeight: real.weight, state: real.state(connections: count),
             connections: Int(count), maxConns: real.maxConns, totalConnections: real.totalConnections,
             retry: real.retry, remainder: farm.cursor == r && farm.predictor == .roundRobin ? farm.credit : 0,
-            serverFailures: real.serverFailures, packets: real.packets)
+            serverFailures: real.serverFailures, packets: real.packets,
+            slowStart: inSlowStart(r) ? true : nil)
     }
 
     private func farmSnapshot(_ f: Int) -> FarmSnapshot {

@@ -50,18 +50,20 @@ extension Engine {
         }
     }
 
-    /// `clear ip slb connections [vserver NAME | serverfarm NAME]`; returns how many went.
-    /// Counted as destroyed and purged. Sticky objects stay and start their timers (IOS
-    /// keeps them, spec §7 item 9), so a cleared client returns to the same real.
-    public func clearConnections(_ scope: ClearScope, now: MonotonicTime) -> Int {
+    /// `clear ip slb connections [vserver NAME | serverfarm NAME]`; returns how many went,
+    /// or nil when no vserver or serverfarm has that name (so the CLI can say so instead of
+    /// answering a typo with a silent success). Counted as destroyed and purged. Sticky
+    /// objects stay and start their timers (IOS keeps them, spec §7 item 9), so a cleared
+    /// client returns to the same real.
+    public func clearConnections(_ scope: ClearScope, now: MonotonicTime) -> Int? {
         switch scope {
         case .all:
             return vservers.indices.reduce(0) { $0 + clearVServer($1, now: now) }
         case .vserver(let name):
-            guard let v = vservers.firstIndex(where: { $0.name == name }) else { return 0 }
+            guard let v = vservers.firstIndex(where: { $0.name == name }) else { return nil }
             return clearVServer(v, now: now)
         case .serverfarm(let name):
-            guard let f = farms.firstIndex(where: { $0.name == name }) else { return 0 }
+            guard let f = farms.firstIndex(where: { $0.name == name }) else { return nil }
             return farms[f].reals.reduce(0) { $0 + purgeConnections(ofReal: $1, now: now) }
         }
     }

@@ -19,6 +19,14 @@ struct RealServerRuntime {
     var totalConnections: UInt64 = 0
     var packets: UInt64 = 0
     var serverFailures: UInt64 = 0
+    /// Least connections slow start (`Scheduler.swift`): held to one pick per round until
+    /// its deficit is ≤ 0; `slowStartNextPick` is the farm's pick number it may take next.
+    var slowStart = false
+    var slowStartNextPick: UInt64 = 0
+
+    /// May take new connections when its state allows (weight above 0, in service, no
+    /// failing probe): a change into this is "placed in service" for slow start.
+    var placeable: Bool { weight > 0 && inService && failingProbes == 0 }
 
     /// IOS precedence: admin state first, then failure, then throttling (spec §2.6
     /// "combined states").

@@ -14,6 +14,8 @@ struct ServerFarmRuntime {
     /// Real (absolute index) the round robin is on, and the picks it has left there.
     var cursor: Int
     var credit = 0
+    /// Least-connections picks made in this farm: the clock of slow start's rounds.
+    var leastConnsPicks: UInt64 = 0
 
     init(_ farm: ServerFarm, reals: Range<Int>) {
         name = farm.name

@@ -69,11 +69,15 @@ public struct RealSnapshot: Hashable, Sendable, Codable {
     public var serverFailures: UInt64
     /// Packets the engine has sent to this real.
     public var packets: UInt64
+    /// True while the real is in least-connections slow start (held to one new connection
+    /// per round until it reaches its weighted share); nil otherwise, so the JSON of a
+    /// steady farm is unchanged. A VPNSLB addition (IOS documents slow start, not a field).
+    public var slowStart: Bool?
 
     public init(id: RealID, address: IPv4Address, port: UInt16?, farm: String, weight: UInt8,
                 adminWeight: UInt8, state: RealState, connections: Int, maxConns: UInt32,
                 totalConnections: UInt64, retry: UInt16, remainder: Int, serverFailures: UInt64,
-                packets: UInt64) {
+                packets: UInt64, slowStart: Bool? = nil) {
         self.id = id
         self.address = address
         self.port = port
@@ -88,6 +92,7 @@ public struct RealSnapshot: Hashable, Sendable, Codable {
         self.remainder = remainder
         self.serverFailures = serverFailures
         self.packets = packets
+        self.slowStart = slowStart
     }
 }
 

@@ -27,7 +27,8 @@ public enum RealsTable {
 
     /// The IOS detail block (spec §3.2) with the fields a UDP/ESP farm has. IOS's TCP-only
     /// lines (dummy_conns, reassign, failconn/failclient thresholds, metric) are left out
-    /// rather than printed as made-up zeros; `packets` is a VPNSLB addition.
+    /// rather than printed as made-up zeros; `packets` and, while it lasts, `slow start = active`
+    /// (least connections, spec §2.2) are VPNSLB additions.
     public static func detail(_ reals: [RealSnapshot]) -> String {
         var text = ""
         for real in reals {
@@ -37,6 +38,8 @@ public enum RealsTable {
             text += "  retry = \(real.retry)\n"
             text += "  total conns established = \(real.totalConnections), server failures = \(real.serverFailures)\n"
             text += "  packets = \(real.packets)\n"
+            // VPNSLB addition, only while it applies (leastconns, just placed in service).
+            if real.slowStart == true { text += "  slow start = active\n" }
         }
         return text
     }

@@ -1,15 +1,16 @@
 import ArgumentParser
 import Runtime
 
-/// `slb clear ip slb connections [vserver NAME | serverfarm NAME]`, `slb clear ip slb counters`.
+/// `slb clear ip slb connections [vserver NAME | serverfarm NAME]`, `slb clear ip slb counters`,
+/// `slb clear ip slb sticky [client IP] [group N]` (VPNSLB extension).
 struct ClearCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "clear",
-        abstract: "Clear the running SLB's connections or counters (IOS clear ip slb).")
+        abstract: "Clear the running SLB's connections, counters or idle sticky objects (IOS clear ip slb; sticky is a VPNSLB extension).")
 
     @OptionGroup var control: ControlOptions
 
-    @Argument(help: "[ip slb] connections [vserver NAME | serverfarm NAME] | counters")
+    @Argument(help: "[ip slb] connections [vserver NAME | serverfarm NAME] | counters | sticky [client IP] [group N]")
     var words: [String] = []
 
     func run() throws {

@@ -15,13 +15,24 @@ struct ClearParserTests {
         ("clear ip slb conn s IPSEC", .connections(.serverfarm("IPSEC"))),
         ("clear ip slb counters", .counters),
         ("counters", .counters),
+        // VPNSLB extension (spec §4): clear ip slb sticky [client IP] [group N].
+        ("clear ip slb sticky", .sticky(client: nil, group: nil)),
+        ("clear ip slb st client 192.0.2.10", .sticky(client: IPv4Address(192, 0, 2, 10), group: nil)),
+        ("sticky group 1", .sticky(client: nil, group: 1)),
+        ("clear ip slb sticky client 192.0.2.10 group 4097",
+         .sticky(client: IPv4Address(192, 0, 2, 10), group: 4097)),
+        ("sticky g 2 c 192.0.2.0", .sticky(client: IPv4Address(192, 0, 2, 0), group: 2)),
     ])
     func accepted(line: String, expected: ClearCommand) throws {
         #expect(try ClearCommand.parse(words: line.split(separator: " ").map(String.init)) == expected)
     }
 
     @Test("errors name what was expected", arguments: [
-        ("clear ip slb", "Incomplete"), ("clear ip slb co", "Ambiguous"), ("clear ip slb sticky", "Invalid input"),
+        ("clear ip slb", "Incomplete"), ("clear ip slb co", "Ambiguous"), ("clear ip slb stick now", "Invalid input"),
+        ("clear ip slb sticky client", "Incomplete"), ("clear ip slb sticky client 192.0.2", "IPv4 address"),
+        ("clear ip slb sticky group 0", "group number"), ("clear ip slb sticky group 70000", "group number"),
+        ("clear ip slb sticky group x", "group number"), ("clear ip slb sticky group 1 group 2", "Invalid input"),
+        ("clear ip slb sticky client 192.0.2.1 group 1 x", "nothing more"),
         ("clear ip slb connections vserver", "Incomplete"), ("clear ip slb counters now", "nothing more"),
         ("clear ip nat connections", "Invalid input"), ("", "Incomplete"),
     ])

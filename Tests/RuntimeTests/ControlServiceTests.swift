@@ -76,20 +76,50 @@ struct ControlServiceTests {
     }
 
     @Test("clear ip slb connections [vserver|serverfarm] and counters", arguments: [
-        (["clear", "ip", "slb", "connections"], 0),
-        (["clear", "ip", "slb", "conn", "vserver", "IPSEC-ESP"], 10),
-        (["connections", "serverfarm", "SPARE"], 20),
-        (["cl", "ip", "slb", "counters"], 20),
+        (["clear", "ip", "slb", "connections"], 0, true, "% cleared 20 connections"),
+        (["clear", "ip", "slb", "conn", "vserver", "IPSEC-ESP"], 10, true, "% cleared 10 connections"),
+        (["connections", "serverfarm", "SPARE"], 20, true, "% cleared 0 connections"),
+        (["cl", "ip", "slb", "counters"], 20, true, ""),
+        // Unknown names are errors, not a silent success that cleared nothing.
+        (["connections", "vserver", "IPSEC-ES"], 20, false, "% vserver IPSEC-ES not found"),
+        (["connections", "serverfarm", "NOPE"], 20, false, "% serverfarm NOPE not found"),
     ])
-    func clear(words: [String], remaining: Int) throws {
+    func clear(words: [String], remaining: Int, ok: Bool, text: String) throws {
         let configuration = try parsed()
         let harness = ServiceHarness(engine: loadedEngine(clients: 10, configuration: configuration), configuration: configuration)
         let answer = try #require(harness.ask(.clear(words)).answer)
-        #expect(answer.ok, "\(answer.text)")
+        #expect(answer.ok == ok, "\(answer.text)")
+        #expect(answer.text == text)
         #expect(harness.engine.tableFootprint.connections == remaining)
         if words.last == "counters" {
             #expect(harness.engine.snapshot(now: t(2), connections: .none).stats.connectionsCreated == 0)
         }
+    }
+
+    @Test("clear ip slb sticky: idle objects go, objects in use stay and are reported", arguments: [
+        (["clear", "ip", "slb", "sticky"], true, "% cleared 0 sticky objects; 10 in use by connections kept"),
+        (["clear", "ip", "slb", "sticky", "client", "192.0.2.99"], true, "% cleared 0 sticky objects"),
+        (["clear", "ip", "slb", "sticky", "group", "77"], false, "% sticky group 77 not found"),
+    ])
+    func clearSticky(words: [String], ok: Bool, text: String) throws {
+        let configuration = try parsed()
+        let harness = ServiceHarness(engine: loadedEngine(clients: 10, configuration: configuration), configuration: configuration)
+        let before = harness.engine.tableFootprint
+        let answer = try #require(harness.ask(.clear(words)).answer)
+        #expect(answer.ok == ok)
+        #expect(answer.text.hasPrefix(text), "\(answer.text)")
+        #expect(harness.engine.tableFootprint == before)
+    }
+
+    @Test("clear ip slb connections, then sticky, empties both tables")
+    func clearConnectionsThenSticky() throws {
+        let configuration = try parsed()
+        let harness = ServiceHarness(engine: loadedEngine(clients: 10, configuration: configuration), configuration: configuration)
+        _ = try #require(harness.ask(.clear(["connections"])).answer)
+        let answer = try #require(harness.ask(.clear(["sticky"])).answer)
+        #expect(answer.ok)
+        #expect(answer.text == "% cleared 10 sticky objects")
+        #expect(harness.engine.tableFootprint.sticky == 0)
     }
 
     @Test("configure: `no inservice` on a real drains it and shows in the running configuration")

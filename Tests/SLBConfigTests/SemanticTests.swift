@@ -36,9 +36,21 @@ import Testing
         DiagnosticCase(text: vservers("ip slb vserver A\n virtual 203.0.113.100 udp 500\n serverfarm F\n inservice\nip slb vserver B\n virtual 203.0.113.100 udp isakmp\n serverfarm F\n inservice\n"), expected: [
             "t.cfg:17:10: error: vserver B claims 203.0.113.100 udp 500 like vserver A (line 13): give them disjoint client ranges or take one out of service",
         ]),
-        // ... `any` overlaps every UDP port, and a VIP network overlaps its hosts ...
-        DiagnosticCase(text: vservers("ip slb vserver A\n virtual 203.0.113.0 255.255.255.0 udp any\n serverfarm F\n inservice\nip slb vserver B\n virtual 203.0.113.100 udp 4500\n serverfarm F\n inservice\n"), expected: [
+        // ... `any` twice, and a VIP network overlaps its hosts ...
+        DiagnosticCase(text: vservers("ip slb vserver A\n virtual 203.0.113.0 255.255.255.0 udp any\n serverfarm F\n inservice\nip slb vserver B\n virtual 203.0.113.100 udp any\n serverfarm F\n inservice\n"), expected: [
+            "t.cfg:17:10: error: vserver B claims 203.0.113.100 udp any like vserver A (line 13): give them disjoint client ranges or take one out of service",
+        ]),
+        DiagnosticCase(text: vservers("ip slb vserver A\n virtual 203.0.113.0 255.255.255.0 udp 4500\n serverfarm F\n inservice\nip slb vserver B\n virtual 203.0.113.100 udp 4500\n serverfarm G\n inservice\n"), expected: [
             "t.cfg:17:10: error: vserver B claims 203.0.113.100 udp 4500 like vserver A (line 13): give them disjoint client ranges or take one out of service",
+        ]),
+        // ... but an exact port beside `any` is fine: exact ports match first (spec §6),
+        // whichever comes first in the file and whether the VIPs are equal or nested.
+        DiagnosticCase(text: vservers("ip slb vserver A\n virtual 203.0.113.100 udp any\n serverfarm F\n inservice\nip slb vserver B\n virtual 203.0.113.100 udp 4500\n serverfarm G\n inservice\n"), expected: []),
+        DiagnosticCase(text: vservers("ip slb vserver A\n virtual 203.0.113.100 udp isakmp\n serverfarm F\n inservice\nip slb vserver B\n virtual 203.0.113.100 udp any\n serverfarm G\n inservice\n"), expected: []),
+        DiagnosticCase(text: vservers("ip slb vserver A\n virtual 203.0.113.0 255.255.255.0 udp any\n serverfarm F\n inservice\nip slb vserver B\n virtual 203.0.113.100 udp 4500\n serverfarm F\n inservice\n"), expected: []),
+        DiagnosticCase(text: vservers("ip slb vserver A\n virtual 203.0.113.100 udp any\n serverfarm F\n inservice\nip slb vserver B\n virtual 203.0.113.100 esp\n serverfarm F\n inservice\n"), expected: [
+            // No conflict (another protocol), only the IPsec advice: `any` carries IKE too.
+            "t.cfg:16:16: warning: vserver B (esp) is not in a sticky group with A on the same VIP: a client's ESP may reach a different gateway than its IKE",
         ]),
         DiagnosticCase(text: vservers("ip slb vserver A\n virtual 203.0.113.100 esp\n serverfarm F\n inservice\nip slb vserver B\n virtual 203.0.113.100 esp\n client 192.0.2.0 255.255.255.0\n serverfarm G\n inservice\n"), expected: [
             "t.cfg:17:10: error: vserver B claims 203.0.113.100 esp like vserver A (line 13): give them disjoint client ranges or take one out of service",
@@ -49,10 +61,13 @@ import Testing
         DiagnosticCase(text: vservers("ip slb vserver A\n virtual 203.0.113.100 udp 500\n serverfarm F\n inservice\nip slb vserver B\n virtual 203.0.113.100 udp 500\n serverfarm G\n"), expected: []),
         // Sticky groups: one farm, one netmask; different timers are a warning.
         DiagnosticCase(text: vservers("ip slb vserver A\n virtual 203.0.113.100 udp 500\n serverfarm F\n sticky 100 group 1\n inservice\nip slb vserver B\n virtual 203.0.113.100 esp\n serverfarm G\n sticky 300 group 1 netmask 255.255.255.0\n inservice\n"), expected: [
-            "t.cfg:19:13: error: sticky group 1: vserver B uses serverfarm G but vserver A uses F; buddied vservers must share one serverfarm",
+            "t.cfg:19:13: warning: sticky group 1: vserver B uses serverfarm G and vserver A uses F, but real 198.51.100.11 is not in both: a client bound to it is balanced anew by the other vserver",
             "t.cfg:20:9: error: sticky group 1: vserver B has netmask 255.255.255.0 but vserver A has 255.255.255.255; a group keys clients with one netmask",
             "t.cfg:20:9: warning: sticky group 1 has different sticky timers (A 100 s, B 300 s): the binding uses the largest, 300 s",
         ]),
+        // Buddied vservers on different farms holding the same gateways: fine (the binding
+        // follows the real's address).
+        DiagnosticCase(text: "ip slb probe P ping\nip slb serverfarm F\n failaction purge\n probe P\n real 198.51.100.11\n  inservice\n real 198.51.100.12\n  inservice\nip slb serverfarm G\n failaction purge\n probe P\n real 198.51.100.12\n  inservice\n real 198.51.100.11\n  inservice\nip slb vserver A\n virtual 203.0.113.100 udp 500\n serverfarm F\n sticky 100 group 1\n inservice\nip slb vserver B\n virtual 203.0.113.100 esp\n serverfarm G\n sticky 100 group 1\n inservice\n", expected: []),
         // IPsec advice: ESP not bound to its IKE vserver; farms without probe or purge.
         DiagnosticCase(text: "ip slb serverfarm F\n real 198.51.100.11\nip slb vserver I\n virtual 203.0.113.100 udp isakmp\n serverfarm F\n inservice\nip slb vserver E\n virtual 203.0.113.100 esp\n serverfarm F\n sticky 60\n inservice\n", expected: [
             "t.cfg:1:19: warning: serverfarm F has no probe: a failed gateway is never detected for UDP and ESP",

@@ -63,4 +63,24 @@ import Testing
         let calls = slb_allocation_counter_stop()
         #expect(calls == 0)
     }
+
+    @Test("least-connections picks with a real in slow start allocate nothing")
+    func slowStartPicksAllocateNothing() throws {
+        try #require(slb_allocation_counter_available() == 1)
+        // No sticky (timer 0): each flow is a predictor pick. Source ports make the flows.
+        let engine = makeEngine(ipsecConfiguration(weights: [1, 1, 1], predictor: .leastConns, sticky: 0, idle: 10))
+        let flows = (0..<290).map { Flow.udp(client(1), UInt16(1_000 + $0), to: vip, 500) }
+        failReal(engine, 0, at: t(0))
+        // Grow the table to 200 entries first, then let them idle out: the slots stay.
+        for i in 0..<200 { _ = engine.decide(flows[i], now: t(0)) }
+        _ = engine.expire(now: t(20))
+        for i in 200..<230 { _ = engine.decide(flows[i], now: t(20)) }
+        _ = engine.probeResult(real: RealID(0), probe: "PING", success: true, rtt: nil, now: t(21))
+        var toReturning = 0
+        slb_allocation_counter_start()
+        for i in 230..<290 where engine.decide(flows[i], now: t(21)).real == 0 { toReturning += 1 }
+        let calls = slb_allocation_counter_stop()
+        #expect(calls == 0)
+        #expect(toReturning == 20)   // one pick in each round of three
+    }
 }

@@ -18,14 +18,18 @@ import Testing
     }
 
     /// Weights 10,1,1 with connections 1,0,5: deficits 48, 6, -54 (×W) pick A; LVS's
-    /// min-ratio would pick B (0/1).
+    /// min-ratio would pick B (0/1). The connections are shaped under round robin and the
+    /// farm then switched to leastconns, so no real is in slow start (a real recovering
+    /// under leastconns would be, see `SlowStartTests`).
     @Test("weights 10,1,1 with connections 1,0,5 pick the first real, not the emptiest")
     func deficitNotRatio() {
-        let configuration = SLBConfiguration(
-            probes: [Probe(name: "PING", faildetect: 1)],
-            farms: [farm(weights: [10, 1, 1], predictor: .leastConns, probes: ["PING"])],
-            vservers: [isakmp()])
-        let engine = makeEngine(configuration)
+        func configuration(_ predictor: Predictor) -> SLBConfiguration {
+            SLBConfiguration(
+                probes: [Probe(name: "PING", faildetect: 1)],
+                farms: [farm(weights: [10, 1, 1], predictor: predictor, probes: ["PING"])],
+                vservers: [isakmp()])
+        }
+        let engine = makeEngine(configuration(.roundRobin))
         func set(_ real: Int, up: Bool) {
             _ = engine.probeResult(real: RealID(Int32(real)), probe: "PING", success: up, rtt: nil, now: t(1))
         }
@@ -35,6 +39,8 @@ import Testing
         #expect(placements(engine, count: 1, firstClient: 20, at: t(1)) == [0])
         set(1, up: true); set(2, up: true)
         #expect(engine.snapshot(now: t(1), connections: .none).reals.map(\.connections) == [1, 0, 5])
+        #expect(engine.reconfigure(to: configuration(.leastConns), now: t(1)).tables == .kept)
+        #expect(engine.snapshot(now: t(1), connections: .none).reals.allSatisfy { $0.slowStart == nil })
         #expect(placements(engine, count: 1, firstClient: 30, at: t(1)) == [0])
     }
 
