@@ -145,7 +145,8 @@ struct ControlServiceTests {
     @Test("request bodies round-trip through JSON; garbage decodes to nil")
     func requestCoding() {
         let requests: [ControlRequest] = [.show(["conns", "--json"]), .clear(["counters"]), .configure(["ip slb vserver A"]),
-                                          .runningConfig(all: true), .reload(file: nil), .reload(file: "/x"), .saveState]
+                                          .runningConfig(all: true), .reload(file: nil), .reload(file: "/x"), .saveState,
+                                          .writeMemory(force: true), .writeMemory(force: false)]
         for request in requests { #expect(ControlRequest.decode(request.encoded()) == request) }
         #expect(ControlRequest.decode(Array("{\"nope\":1}".utf8)) == nil)
         #expect(ControlRequest.decode([0xff, 0x00]) == nil)
