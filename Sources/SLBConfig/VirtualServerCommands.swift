@@ -28,20 +28,19 @@ extension ConfigSession {
             vserver.farm = try arguments.name("a serverfarm name")
             sources[.farmReference(vserver: name)] = here(column)
             vserver.backupFarm = nil
+            vserver.backupSticky = false
             if try arguments.optionalKeyword(["backup"]) != nil {
                 let backupColumn = arguments.column
                 vserver.backupFarm = try arguments.name("a backup serverfarm name")
                 sources[.backupReference(vserver: name)] = here(backupColumn)
-                let stickyColumn = arguments.column
-                if (try? arguments.optionalKeyword(["sticky"])) != nil {
-                    throw CommandError(column: stickyColumn,
-                                       message: "'backup ... sticky' is not supported: expected end of line, found 'sticky'")
-                }
+                // `serverfarm PRIMARY [backup BACKUP [sticky]]` (spec §1.5).
+                vserver.backupSticky = try arguments.optionalKeyword(["sticky"]) != nil
             }
         case ("serverfarm", true):
             arguments.skipRest()
             vserver.farm = nil
             vserver.backupFarm = nil
+            vserver.backupSticky = false
         case ("sticky", false):
             let column = arguments.column
             vserver.sticky = try stickySettings(&arguments)

@@ -95,13 +95,26 @@ extension Engine {
         }
 
         if real == noIndex {
-            guard let picked = pick(farm: vservers[v].farm) ?? pick(farm: vservers[v].backupFarm) else {
+            var sticks = true
+            let picked: Int
+            if let primary = pick(farm: vservers[v].farm) {
+                picked = primary
+            } else if let backup = pick(farm: vservers[v].backupFarm) {
+                picked = backup
+                // `serverfarm P backup B` without `sticky` (spec §1.5): a placement on the
+                // backup farm neither creates nor moves a binding, so the client's next
+                // connection returns to the primary once it can take one; a binding to a
+                // primary real that has failed stays for when it is back.
+                sticks = vservers[v].backupSticky
+            } else {
                 raiseNoReal(vserver: v, now: now)
                 counters.countDrop(.noRealAvailable)
                 return .drop(.noRealAvailable)
             }
             real = Int32(truncatingIfNeeded: picked)
-            if let domain {
+            if !sticks {
+                stickyIndex = noIndex
+            } else if let domain {
                 if stickyIndex != noIndex {
                     // Sticky hit on a real that can no longer take it: rebind, so the
                     // client's later buddied flows follow the new choice (spec §2.5).
@@ -128,11 +141,11 @@ extension Engine {
     }
 
     /// IOS honours a binding while the real is OPERATIONAL or MAXCONNS_THROTTLED and still
-    /// serves the vserver (its farm or its backup farm).
+    /// serves the vserver: its farm, or its backup farm when that is sticky (`backup B sticky`).
     func honoursSticky(real: Int, vserver v: Int) -> Bool {
         guard reals.indices.contains(real), reals[real].acceptsSticky else { return false }
         let farm = reals[real].farm
-        return farm == vservers[v].farm || farm == vservers[v].backupFarm
+        return farm == vservers[v].farm || (vservers[v].backupSticky && farm == vservers[v].backupFarm)
     }
 
     private func raiseNoReal(vserver v: Int, now: MonotonicTime) {

@@ -108,11 +108,11 @@ struct DiagnosticCase: Sendable, CustomTestStringConvertible {
             "t.cfg:12:17: error: expected an existing probe name, found 'Q'",
         ]),
         // Options of IOS commands that VPNSLB does not implement.
-        DiagnosticCase(text: "ip slb probe P ping\n address 198.51.100.1 routed\nip slb vserver V\n virtual 203.0.113.100 udp 500 service per-packet\n serverfarm F backup G sticky\n inservice standby HSRP1\n exit 2\n exit\n", expected: [
+        DiagnosticCase(text: "ip slb probe P ping\n address 198.51.100.1 routed\nip slb vserver V\n virtual 203.0.113.100 udp 500 service per-packet\n serverfarm F backup G sticky now\n inservice standby HSRP1\n exit 2\n exit\n", expected: [
             "t.cfg:2:23: error: 'address ... routed' is not supported: expected end of line, found 'routed'",
             "t.cfg:3:16: error: vserver V has no serverfarm: expected 'serverfarm NAME'",
             "t.cfg:4:32: error: 'service' is not supported: expected end of line, found 'service'",
-            "t.cfg:5:24: error: 'backup ... sticky' is not supported: expected end of line, found 'sticky'",
+            "t.cfg:5:31: error: expected end of line, found 'now'",
             "t.cfg:6:12: error: 'inservice standby' (stateful backup) is not supported: expected end of line, found 'standby'",
             "t.cfg:7:7: error: expected end of line, found '2'",
         ]),
