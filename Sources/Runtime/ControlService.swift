@@ -274,7 +274,7 @@ struct PagedListing {
             let page = engine.connectionRows(after: at, limit: limit, filter: request.connectionFilter)
             connections += page.rows
             cursor = page.next
-        case .reals, .vservers, .serverfarms, .probe, .stats:
+        case .reals, .realsOfVserver, .vservers, .serverfarms, .probe, .stats:
             cursor = nil
         }
         return cursor == nil
@@ -296,6 +296,8 @@ struct PagedListing {
                 return
             }
             reply(.success(text))
+        } catch let error as ShowLookupError {
+            reply(.failure(error.description))
         } catch {
             reply(.failure("% cannot render: \(error)"))
         }

@@ -13,7 +13,7 @@ struct ControlServiceTests {
     @Test("show answers are exactly the in-process renderer's text", arguments: [
         "show ip slb reals", "sh ip slb realserver", "show ip slb vservers detail", "show ip slb serverfarms",
         "show ip slb stats", "show ip slb probe", "sh ip sl conn", "show ip slb conns vserver IPSEC-ESP detail",
-        "show ip slb sticky", "show ip slb reals --json", "conns client 192.0.2.3",
+        "show ip slb sticky", "show ip slb reals --json", "conns client 192.0.2.3", "show ip slb reals vserver IPSEC-ESP",
     ])
     func showMatchesRenderer(command: String) throws {
         let configuration = try parsed()
@@ -65,6 +65,19 @@ struct ControlServiceTests {
         let answer = try #require(harness.ask(.show(words)).answer)
         #expect(!answer.ok)
         #expect(!answer.text.isEmpty)
+    }
+
+    @Test("an unknown name is the renderer's % not found line, as a failed answer", arguments: [
+        (["show", "ip", "slb", "vservers", "name", "NOSUCH"], "% vserver \"NOSUCH\" not found"),
+        (["reals", "sfarm", "NOSUCH"], "% serverfarm \"NOSUCH\" not found"),
+        (["conns", "vserver", "NOSUCH", "detail"], "% vserver \"NOSUCH\" not found"),
+    ])
+    func unknownName(words: [String], text: String) throws {
+        let configuration = try parsed()
+        let harness = ServiceHarness(engine: loadedEngine(clients: 3, configuration: configuration), configuration: configuration)
+        let answer = try #require(harness.ask(.show(words)).answer)
+        #expect(!answer.ok)
+        #expect(answer.text == text)
     }
 
     @Test("backup farms show in show ip slb vservers detail")
