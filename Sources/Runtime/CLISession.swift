@@ -41,9 +41,11 @@ public struct CLISession: Sendable {
     static let execCommands: [(keyword: String, help: String)] = [
         ("clear", "Reset functions (clear ip slb connections | counters | sticky)"),
         ("configure", "Enter configuration mode (configure terminal)"),
+        ("copy", "Save the running configuration (copy running-config startup-config)"),
         ("end", "Leave the CLI"),
         ("exit", "Leave the CLI"),
         ("show", "Show running system information (show ip slb ..., show running-config)"),
+        ("write", "Save the running configuration to the file (write memory)"),
     ]
 
     public mutating func input(_ line: String) -> [Action] {
@@ -74,6 +76,22 @@ public struct CLISession: Sendable {
             session = ConfigSession(configuration: running, file: "<cli>", redefinition: .merge)
             pending = []
             return [.print("Enter configuration commands, one per line.  End with end.")]
+        case "write":
+            if let word = words.dropFirst().first, !"memory".hasPrefix(word.lowercased()) || words.count > 2 {
+                return [.print("% Invalid input detected at '\(words.count > 2 ? words[2] : word)': only write memory")]
+            }
+            return [.send(.writeMemory(force: false))]
+        case "copy":
+            // IOS `copy running-config startup-config`: the only copy the SLB knows.
+            let targets = ["running-config", "startup-config"]
+            let rest = Array(words.dropFirst())
+            guard rest.count == targets.count else {
+                return [.print("% Incomplete or invalid: only copy running-config startup-config")]
+            }
+            for (word, target) in zip(rest, targets) where word.count < 2 || !target.hasPrefix(word.lowercased()) {
+                return [.print("% Invalid input detected at '\(word)': only copy running-config startup-config")]
+            }
+            return [.send(.writeMemory(force: false))]
         default:
             return [.quit]
         }

@@ -16,6 +16,9 @@ public enum ControlRequest: Hashable, Sendable, Codable {
     case runningConfig(all: Bool)
     /// Reload the configuration file (the one `slb run` started with, or another).
     case reload(file: String?)
+    /// `write memory`: save the running configuration to the file `slb run` started with
+    /// (`force`: even when that file was edited since it was read).
+    case writeMemory(force: Bool)
     /// Write the state file now.
     case saveState
 

@@ -19,12 +19,16 @@ public final class ControlService {
     public static let defaultPageSlots = 4096
 
     public private(set) var running: SLBConfiguration
+    /// The startup configuration (the file) and what `configure` changed since it was read.
+    public private(set) var startup: StartupConfiguration
     public let configFile: String?
     let pageSlots: Int
     let logger: Logger
     let server: ControlServer?
     /// Reads a configuration file (tests substitute an in-memory one).
     let readFile: (String) throws -> String
+    /// Replaces a configuration file atomically (`write memory`; tests substitute one).
+    let writeFile: (String, String) throws -> Void
     /// Writes the state file on request (`slb` `saveState`); nil when none is configured.
     var saveState: ((Engine, MonotonicTime) -> String)?
 
@@ -34,12 +38,17 @@ public final class ControlService {
     static let acceptInterval = TimeSpan.milliseconds(5)
     private var job: PagedListing?
 
-    public init(server: ControlServer?, running: SLBConfiguration, configFile: String?,
+    /// `startupText` is the text `running` was parsed from (the file at start), so that
+    /// `write memory` notices a file edited by hand since.
+    public init(server: ControlServer?, running: SLBConfiguration, configFile: String?, startupText: String? = nil,
                 pageSlots: Int = ControlService.defaultPageSlots, logger: Logger,
-                readFile: @escaping (String) throws -> String = { try ConfigurationFile.read(path: $0) }) {
+                readFile: @escaping (String) throws -> String = { try ConfigurationFile.read(path: $0) },
+                writeFile: @escaping (String, String) throws -> Void = { try ConfigurationFileWriter.write($0, to: $1) }) {
         self.server = server
         self.running = running
+        self.startup = StartupConfiguration(path: configFile, saved: running, text: startupText)
         self.configFile = configFile
+        self.writeFile = writeFile
         self.pageSlots = max(1, pageSlots)
         self.logger = logger
         self.readFile = readFile
@@ -129,7 +138,9 @@ public final class ControlService {
             return false
         case .configure(let lines):
             let outcome = ConfigurationChange.applying(lines, to: running)
-            return apply(outcome, source: "configure", reply: reply, engine: engine, now: now)
+            let applied = apply(outcome, source: "configure", reply: reply, engine: engine, now: now)
+            if applied { startup.configured(lines, running: running) }
+            return applied
         case .runningConfig(let all):
             reply(.success(ConfigRenderer.render(running, all: all)))
             return false
@@ -144,7 +155,10 @@ public final class ControlService {
                 reply(.failure("% \(path): \(error)"))
                 return false
             }
-            return apply(ConfigurationChange.parsing(text, file: path), source: path, reply: reply, engine: engine, now: now)
+            return reload(path: path, text: text, reply: reply, engine: engine, now: now)
+        case .writeMemory(let force):
+            writeMemory(force: force, reply: reply)
+            return false
         case .saveState:
             guard let saveState else {
                 reply(.failure("% no state file: start slb run with --state-file"))
@@ -178,9 +192,53 @@ public final class ControlService {
         return .success(text)
     }
 
+    /// `slb reload` / SIGHUP: the file replaces the running configuration, so unsaved
+    /// `configure` changes are gone (IOS: a reload reads the startup configuration); the log
+    /// and the answer say which.
+    private func reload(path: String, text: String, reply: (ControlAnswer) -> Void, engine: Engine,
+                        now: MonotonicTime) -> Bool {
+        let discarded = startup.discardedByReload(running: running)
+        let outcome = ConfigurationChange.parsing(text, file: path)
+        let notes = discarded.map { ["% warning: reload discarded \($0); save them first with slb write memory"] } ?? []
+        guard apply(outcome, source: path, notes: notes, reply: reply, engine: engine, now: now) else { return false }
+        if let discarded {
+            logger.warning("slb.reload.unsaved_discarded", metadata: ["slb.file": "\(path)", "slb.discarded": "\(discarded)"])
+        }
+        startup.reloaded(file: path, text: text, configuration: running)
+        return true
+    }
+
+    /// `slb write memory`: the running configuration, rendered canonically, replaces the
+    /// startup file atomically. A file edited since it was read is not overwritten unless
+    /// forced: that edit would be lost without anyone having seen it.
+    private func writeMemory(force: Bool, reply: (ControlAnswer) -> Void) {
+        guard let path = configFile else {
+            reply(.failure("% no configuration file: slb run was started without one"))
+            return
+        }
+        if !force, !startup.isUnchangedOnDisk(current: try? readFile(path)) {
+            logger.error("slb.write.refused", metadata: ["slb.file": "\(path)", "slb.reason": "changed on disk"])
+            reply(.failure("% \(path) changed on disk since it was loaded; not overwritten. "
+                           + "slb reload it (discarding unsaved changes) or slb write memory --force"))
+            return
+        }
+        let text = ConfigRenderer.render(running, all: false)
+        do { try writeFile(text, path) } catch {
+            logger.error("slb.write.failed", metadata: ["slb.file": "\(path)", "slb.reason": "\(error)"])
+            reply(.failure("% \(path): \(error)"))
+            return
+        }
+        let saved = startup.unsaved.count
+        startup.written(running, text: text)
+        logger.notice("slb.write.memory", metadata: ["slb.file": "\(path)", "slb.changes": "\(saved)"])
+        // IOS answers `write memory` with "Building configuration..." and "[OK]".
+        reply(.success("Building configuration...\n[OK] \(path)"))
+    }
+
     /// Validated configuration → engine. A rejected change leaves everything as it was.
-    private func apply(_ outcome: ConfigurationChange.Outcome, source: String, reply: (ControlAnswer) -> Void,
-                       engine: Engine, now: MonotonicTime) -> Bool {
+    /// True when applied.
+    private func apply(_ outcome: ConfigurationChange.Outcome, source: String, notes: [String] = [],
+                       reply: (ControlAnswer) -> Void, engine: Engine, now: MonotonicTime) -> Bool {
         let diagnostics = outcome.diagnostics.map(\.description)
         guard let configuration = outcome.configuration else {
             logger.error("slb.reload.rejected", metadata: ["slb.file": "\(source)",
@@ -198,7 +256,7 @@ public final class ControlService {
             "slb.draining": "\(report.draining.map(\.description).joined(separator: ","))",
             "slb.tables": "\(report.tables.rawValue)",
         ])
-        reply(.success((diagnostics + ["% applied: " + summary]).joined(separator: "\n")))
+        reply(.success((diagnostics + notes + ["% applied: " + summary]).joined(separator: "\n")))
         // Always true: besides renumbered reals, new or removed vservers and directed-mode
         // reals change the capture filters and the drop table, which the loop rebuilds
         // (comparing their text, so an unchanged set costs nothing).
@@ -244,7 +302,7 @@ struct PagedListing {
             let page = engine.connectionRows(after: at, limit: limit, filter: request.connectionFilter)
             connections += page.rows
             cursor = page.next
-        case .reals, .vservers, .serverfarms, .probe, .stats:
+        case .reals, .realsOfVserver, .vservers, .serverfarms, .probe, .stats:
             cursor = nil
         }
         return cursor == nil
@@ -266,6 +324,8 @@ struct PagedListing {
                 return
             }
             reply(.success(text))
+        } catch let error as ShowLookupError {
+            reply(.failure(error.description))
         } catch {
             reply(.failure("% cannot render: \(error)"))
         }

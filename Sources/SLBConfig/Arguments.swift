@@ -83,6 +83,20 @@ struct Arguments {
         return value
     }
 
+    /// `no` forms: IOS accepts the positive form's argument after `no` (`no weight 10`) and
+    /// ignores its value, but still rejects a word that is not one (`no weight foo`).
+    mutating func optionalNumber<T: FixedWidthInteger>(_ range: ClosedRange<T>, _ what: String) throws(CommandError) -> T? {
+        if isAtEnd { return nil }
+        return try number(range, what)
+    }
+
+    /// A number that the positive form requires and its `no` form may omit.
+    mutating func number<T: FixedWidthInteger>(_ range: ClosedRange<T>, _ what: String,
+                                               optional: Bool) throws(CommandError) -> T? {
+        if optional { return try optionalNumber(range, what) }
+        return try number(range, what)
+    }
+
     static func decimal<T: FixedWidthInteger>(_ text: String, as: T.Type) -> T? {
         guard !text.isEmpty, text.utf8.count <= 20, text.utf8.allSatisfy({ (0x30...0x39).contains($0) }) else {
             return nil
@@ -128,7 +142,6 @@ struct Arguments {
         }
     }
 
-    mutating func skipRest() { index = tokens.count }
 }
 
 /// IOS CLI ranges, quoted from the command reference / CISCO-SLB-MIB (see README.md).
@@ -147,4 +160,13 @@ public enum ConfigLimits {
     public static let entries: ClosedRange<Int> = 1...TableLimits.maximumEntries
     public static let delay: ClosedRange<UInt16> = 1...600
     public static let reassign: ClosedRange<UInt8> = 1...4
+    /// `faildetect numconns 1-255 [numclients 1-8]` on a real (spec §1.4).
+    public static let faildetectNumconns: ClosedRange<UInt8> = 1...255
+    public static let faildetectNumclients: ClosedRange<UInt8> = 1...8
+    /// `synguard syn-count [interval]` (spec §1.5): count of outstanding SYNs (0 = off), the
+    /// period in milliseconds; the ranges of the IOS command reference.
+    public static let synguardCount: ClosedRange<UInt32> = 0...1_073_741_823
+    public static let synguardPeriod: ClosedRange<UInt16> = 50...5000
+    /// `bindid` (DFP), CISCO-SLB-MIB `slbServerFarmBindId`.
+    public static let bindID: ClosedRange<UInt16> = 0...65533
 }

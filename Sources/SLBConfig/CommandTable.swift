@@ -98,7 +98,7 @@ public enum CommandTable {
     public static let virtualServer: [CommandSpec] = [
         CommandSpec("virtual", "virtual A.B.C.D [MASK] {udp {<0-65535>|isakmp|non500-isakmp|any} | esp}",
                     "Virtual address, protocol and port"),
-        CommandSpec("serverfarm", "serverfarm NAME [backup NAME]", "Farm serving this vserver"),
+        CommandSpec("serverfarm", "serverfarm NAME [backup NAME [sticky]]", "Farm serving this vserver"),
         CommandSpec("sticky", "sticky <0-65535> [group <0-255>] [netmask MASK]", "Client affinity (seconds)"),
         CommandSpec("idle", "idle <10-65535>", "Seconds before an idle connection is removed (default 3600)"),
         CommandSpec("client", "client A.B.C.D MASK", "Clients allowed to use this vserver (default all)"),

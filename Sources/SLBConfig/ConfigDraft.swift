@@ -20,6 +20,7 @@ public struct VirtualServerDraft: Hashable, Sendable {
     public var virtual: VirtualAddress?
     public var farm: String?
     public var backupFarm: String?
+    public var backupSticky = false
     public var sticky: StickySettings?
     public var idle: UInt32 = VirtualServer.defaultIdle
     public var clients: [IPv4Network] = []
@@ -32,6 +33,7 @@ public struct VirtualServerDraft: Hashable, Sendable {
         virtual = VirtualAddress(address: vserver.address, mask: vserver.mask, service: vserver.service)
         farm = vserver.farm
         backupFarm = vserver.backupFarm
+        backupSticky = vserver.backupSticky
         sticky = vserver.sticky
         idle = vserver.idle
         clients = vserver.clients
@@ -41,7 +43,7 @@ public struct VirtualServerDraft: Hashable, Sendable {
     public var vserver: VirtualServer? {
         guard let virtual else { return nil }
         return VirtualServer(name: name, address: virtual.address, mask: virtual.mask, service: virtual.service,
-                             farm: farm, backupFarm: backupFarm, sticky: sticky, idle: idle,
+                             farm: farm, backupFarm: backupFarm, backupSticky: backupSticky, sticky: sticky, idle: idle,
                              clients: clients, inService: inService)
     }
 }

@@ -62,7 +62,7 @@ public enum ConfigRenderer {
         lines.append(virtual)
         lines += vserver.clients.map { " client \($0.address) \($0.mask)" }
         if let farm = vserver.farm {
-            lines.append(" serverfarm \(farm)" + (vserver.backupFarm.map { " backup \($0)" } ?? ""))
+            lines.append(" serverfarm \(farm)" + (vserver.backupFarm.map { " backup \($0)" + (vserver.backupSticky ? " sticky" : "") } ?? ""))
         }
         if let sticky = vserver.sticky {
             var line = " sticky \(sticky.seconds)"

@@ -267,9 +267,11 @@ public struct ConfigSession: Sendable {
         }
     }
 
-    /// Warns that an IOS command was accepted but has no effect in VPNSLB.
-    mutating func ignored(_ spec: CommandSpec?, _ column: Int, _ arguments: inout Arguments) {
-        arguments.skipRest()
+    /// Warns that an IOS command was accepted but has no effect in VPNSLB. The caller has
+    /// read the command's arguments with their IOS grammar and ranges: a command that IOS
+    /// would reject is an error here too, not a warning.
+    mutating func ignored(_ spec: CommandSpec?, _ column: Int, _ arguments: Arguments) throws(CommandError) {
+        try arguments.end()
         if case .ignored(let reason)? = spec?.support {
             emit(.warning, column, "'\(spec?.keyword ?? "")' is accepted and ignored: \(reason)")
         }

@@ -170,6 +170,7 @@ private struct Checker {
                     report(.warning, .backupReference(vserver: name), or: .vserver(name),
                            "vserver \(name) uses serverfarm \(backup) as its own backup")
                 }
+                checkBackupSticky(vserver, backup: backup)
             }
             if let sticky = vserver.sticky, sticky.seconds == 0, sticky.group != 0 || sticky.netmask != .host {
                 report(.warning, .sticky(name), or: .vserver(name),
@@ -220,6 +221,23 @@ private struct Checker {
         }
     }
 
+    /// `backup ... sticky` only matters with sticky on; without it, the backup farm's picks
+    /// are not sticky, so a client's buddied flows (IKE, NAT-T, ESP) may land on different
+    /// reals of a backup farm that has more than one.
+    mutating func checkBackupSticky(_ vserver: VirtualServer, backup: String) {
+        let name = vserver.name
+        let stickyOn = (vserver.sticky?.seconds ?? 0) > 0
+        if vserver.backupSticky, !stickyOn {
+            report(.warning, .backupReference(vserver: name), or: .vserver(name),
+                   "vserver \(name) has no sticky: 'backup \(backup) sticky' has no effect")
+        } else if stickyOn, !vserver.backupSticky,
+                  let farm = configuration.farms.first(where: { $0.name == backup }), farm.reals.count > 1 {
+            report(.warning, .backupReference(vserver: name), or: .vserver(name),
+                   "vserver \(name) is sticky but its backup serverfarm \(backup) is not ('backup \(backup) sticky'): "
+                   + "while the backup serves, a client's flows may land on different reals of \(backup)")
+        }
+    }
+
     // MARK: sticky groups
 
     /// Buddied vservers share one binding per client (spec §2.5), which is only coherent when
@@ -254,6 +272,10 @@ private struct Checker {
                     report(.warning, .farmReference(vserver: other.name), or: .vserver(other.name),
                            "sticky group \(group): vserver \(other.name) uses serverfarm \(other.farm ?? "(none)") and vserver \(first.name) uses \(first.farm ?? "(none)"), but real \(unshared) is not in both: a client bound to it is balanced anew by the other vserver")
                 }
+                if other.farm == first.farm, other.backupFarm != first.backupFarm || other.backupSticky != first.backupSticky {
+                    report(.warning, .farmReference(vserver: other.name), or: .vserver(other.name),
+                           "sticky group \(group): vserver \(other.name) has \(Self.backupWords(other)) but vserver \(first.name) has \(Self.backupWords(first)); buddied flows may part while the backup serves")
+                }
                 if sticky.netmask != firstSticky.netmask {
                     report(.error, .sticky(other.name), or: .vserver(other.name),
                            "sticky group \(group): vserver \(other.name) has netmask \(sticky.netmask) but vserver \(first.name) has \(firstSticky.netmask); a group keys clients with one netmask")
@@ -267,6 +289,11 @@ private struct Checker {
                        "sticky group \(group) has different sticky timers (\(names.joined(separator: ", "))): the binding uses the largest, \(largest) s")
             }
         }
+    }
+
+    static func backupWords(_ vserver: VirtualServer) -> String {
+        guard let backup = vserver.backupFarm else { return "no backup serverfarm" }
+        return "'backup \(backup)\(vserver.backupSticky ? " sticky" : "")'"
     }
 
     // MARK: IPsec advice

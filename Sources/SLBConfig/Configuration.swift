@@ -183,6 +183,10 @@ public struct VirtualServer: Hashable, Sendable, Codable {
     public var farm: String?
     /// `serverfarm PRIMARY backup BACKUP`: used when no primary real can take a new flow.
     public var backupFarm: String?
+    /// `serverfarm PRIMARY backup BACKUP sticky`: connections placed on the backup farm create
+    /// and honour sticky objects. Without it a backup placement is not sticky, so a client's
+    /// next connection goes back to the primary farm as soon as it can take it (spec §1.5).
+    public var backupSticky: Bool
     public var sticky: StickySettings?
     public var idle: UInt32
     /// `client IP MASK`: source ranges allowed to use this vserver; empty = all.
@@ -190,7 +194,7 @@ public struct VirtualServer: Hashable, Sendable, Codable {
     public var inService: Bool
 
     public init(name: String, address: IPv4Address, mask: IPv4Mask = .host, service: VirtualService,
-                farm: String? = nil, backupFarm: String? = nil, sticky: StickySettings? = nil,
+                farm: String? = nil, backupFarm: String? = nil, backupSticky: Bool = false, sticky: StickySettings? = nil,
                 idle: UInt32 = VirtualServer.defaultIdle, clients: [IPv4Network] = [], inService: Bool = false) {
         self.name = name
         self.address = address
@@ -198,6 +202,7 @@ public struct VirtualServer: Hashable, Sendable, Codable {
         self.service = service
         self.farm = farm
         self.backupFarm = backupFarm
+        self.backupSticky = backupSticky
         self.sticky = sticky
         self.idle = idle
         self.clients = clients

@@ -26,7 +26,9 @@ extension ConfigSession {
             let word = try arguments.keyword(CommandTable.predictors, expected: "predictor roundrobin or leastconns")
             farm.predictor = word == "leastconns" ? .leastConns : .roundRobin
         case ("predictor", true):
-            arguments.skipRest()
+            if !arguments.isAtEnd {
+                _ = try arguments.keyword(CommandTable.predictors, expected: "predictor roundrobin or leastconns")
+            }
             farm.predictor = .roundRobin
         case ("failaction", false):
             _ = try arguments.keyword(["purge"], expected: "failaction purge")
@@ -58,8 +60,8 @@ extension ConfigSession {
             _ = try arguments.optionalKeyword(["server"])
             farm.nat = .none
         case ("bindid", _):
-            if !negated { _ = try arguments.number(0...65533, "bind id") }
-            ignored(CommandTable.serverFarm.first { $0.keyword == "bindid" }, arguments.commandColumn, &arguments)
+            _ = try arguments.number(ConfigLimits.bindID, "bind id", optional: negated)
+            try ignored(CommandTable.serverFarm.first { $0.keyword == "bindid" }, arguments.commandColumn, arguments)
         default:
             throw CommandError(column: arguments.column, message: "expected a serverfarm command, found '\(keyword)'")
         }
@@ -118,29 +120,44 @@ extension ConfigSession {
         case ("weight", false):
             real.weight = try arguments.number(ConfigLimits.weight, "weight")
         case ("weight", true):
-            arguments.skipRest()
+            _ = try arguments.optionalNumber(ConfigLimits.weight, "weight")
             real.weight = RealServer.defaultWeight
         case ("maxconns", false):
             real.maxConns = try arguments.number(ConfigLimits.maxConns, "maxconns")
         case ("maxconns", true):
-            arguments.skipRest()
+            _ = try arguments.optionalNumber(ConfigLimits.maxConns, "maxconns")
             real.maxConns = RealServer.defaultMaxConns
         case ("retry", false):
             let column = arguments.column
             real.retry = try arguments.number(ConfigLimits.retry, "retry seconds")
             emit(.note, column, "retry has no effect on UDP and ESP virtual servers (IOS retries failed TCP reals only)")
         case ("retry", true):
-            arguments.skipRest()
+            _ = try arguments.optionalNumber(ConfigLimits.retry, "retry seconds")
             real.retry = RealServer.defaultRetry
         case ("inservice", let no):
             real.inService = !no
-        case ("reassign", _), ("faildetect", _):
-            if keyword == "reassign" && !negated { _ = try arguments.number(ConfigLimits.reassign, "reassign threshold") }
-            ignored(CommandTable.real.first { $0.keyword == keyword }, arguments.commandColumn, &arguments)
+        case ("reassign", _):
+            _ = try arguments.number(ConfigLimits.reassign, "reassign threshold", optional: negated)
+            try ignored(CommandTable.real.first { $0.keyword == keyword }, arguments.commandColumn, arguments)
+        case ("faildetect", _):
+            try inbandFaildetect(&arguments, negated: negated)
+            try ignored(CommandTable.real.first { $0.keyword == keyword }, arguments.commandColumn, arguments)
         default:
             throw CommandError(column: arguments.column, message: "expected a real server command, found '\(keyword)'")
         }
         try arguments.end()
         draft.farms[farmIndex].reals[realIndex] = real
+    }
+
+    /// Real-mode in-band failure detection (spec §1.4): `faildetect numconns <1-255>
+    /// [numclients <1-8>]`, `[no] faildetect inband`; `no faildetect numconns` may repeat the
+    /// values. TCP only, so it is read for its grammar and then ignored.
+    private func inbandFaildetect(_ arguments: inout Arguments, negated: Bool) throws(CommandError) {
+        let form = try arguments.keyword(["numconns", "inband"], expected: "numconns or inband")
+        guard form == "numconns" else { return }
+        guard let _ = try arguments.number(ConfigLimits.faildetectNumconns, "numconns", optional: negated) else { return }
+        if try arguments.optionalKeyword(["numclients"]) != nil {
+            _ = try arguments.number(ConfigLimits.faildetectNumclients, "numclients")
+        }
     }
 }

@@ -13,12 +13,12 @@ extension ConfigSession {
         case ("interval", false):
             probe.interval = try arguments.number(ConfigLimits.probeInterval, "interval seconds")
         case ("interval", true):
-            arguments.skipRest()
+            _ = try arguments.optionalNumber(ConfigLimits.probeInterval, "interval seconds")
             probe.interval = Probe.defaultInterval
         case ("faildetect", false):
             probe.faildetect = try arguments.number(ConfigLimits.faildetect, "faildetect count")
         case ("faildetect", true):
-            arguments.skipRest()
+            _ = try arguments.optionalNumber(ConfigLimits.faildetect, "faildetect count")
             probe.faildetect = Probe.defaultFaildetect
         case ("address", false):
             let column = arguments.column
@@ -29,7 +29,7 @@ extension ConfigSession {
             }
             sources[.probeAddress(name)] = here(column)
         case ("address", true):
-            arguments.skipRest()
+            if !arguments.isAtEnd { _ = try arguments.address("a probe address A.B.C.D") }
             probe.address = nil
         default:
             throw CommandError(column: arguments.column, message: "expected a probe command, found '\(keyword)'")

@@ -21,38 +21,43 @@ extension ConfigSession {
                 throw error
             }
         case ("virtual", true):
-            arguments.skipRest()
+            if !arguments.isAtEnd { _ = try virtualAddress(&arguments) }
             vserver.virtual = nil
         case ("serverfarm", false):
             let column = arguments.column
             vserver.farm = try arguments.name("a serverfarm name")
             sources[.farmReference(vserver: name)] = here(column)
             vserver.backupFarm = nil
+            vserver.backupSticky = false
             if try arguments.optionalKeyword(["backup"]) != nil {
                 let backupColumn = arguments.column
                 vserver.backupFarm = try arguments.name("a backup serverfarm name")
                 sources[.backupReference(vserver: name)] = here(backupColumn)
-                let stickyColumn = arguments.column
-                if (try? arguments.optionalKeyword(["sticky"])) != nil {
-                    throw CommandError(column: stickyColumn,
-                                       message: "'backup ... sticky' is not supported: expected end of line, found 'sticky'")
-                }
+                // `serverfarm PRIMARY [backup BACKUP [sticky]]` (spec §1.5).
+                vserver.backupSticky = try arguments.optionalKeyword(["sticky"]) != nil
             }
         case ("serverfarm", true):
-            arguments.skipRest()
+            if !arguments.isAtEnd {
+                _ = try arguments.name("a serverfarm name")
+                if try arguments.optionalKeyword(["backup"]) != nil {
+                    _ = try arguments.name("a backup serverfarm name")
+                    _ = try arguments.optionalKeyword(["sticky"])
+                }
+            }
             vserver.farm = nil
             vserver.backupFarm = nil
+            vserver.backupSticky = false
         case ("sticky", false):
             let column = arguments.column
             vserver.sticky = try stickySettings(&arguments)
             sources[.sticky(name)] = here(column)
         case ("sticky", true):
-            arguments.skipRest()
+            if !arguments.isAtEnd { _ = try stickySettings(&arguments) }
             vserver.sticky = nil
         case ("idle", false):
             vserver.idle = try arguments.number(ConfigLimits.idle, "idle seconds")
         case ("idle", true):
-            arguments.skipRest()
+            _ = try arguments.optionalNumber(ConfigLimits.idle, "idle seconds")
             vserver.idle = VirtualServer.defaultIdle
         case ("client", false):
             let network = try clientNetwork(&arguments)
@@ -75,11 +80,18 @@ extension ConfigSession {
             }
             vserver.inService = true
         case ("inservice", true):
-            arguments.skipRest()
             vserver.inService = false
-        case ("delay", _), ("synguard", _), ("advertise", _):
-            if keyword == "delay" && !negated { _ = try arguments.number(ConfigLimits.delay, "delay seconds") }
-            ignored(CommandTable.virtualServer.first { $0.keyword == keyword }, arguments.commandColumn, &arguments)
+        case ("delay", _):
+            _ = try arguments.number(ConfigLimits.delay, "delay seconds", optional: negated)
+            try ignored(CommandTable.virtualServer.first { $0.keyword == keyword }, arguments.commandColumn, arguments)
+        case ("synguard", _):
+            // `synguard syn-count [interval]` (spec §1.5); `no synguard` may repeat them.
+            let count = try arguments.number(ConfigLimits.synguardCount, "synguard count", optional: negated)
+            if count != nil { _ = try arguments.optionalNumber(ConfigLimits.synguardPeriod, "synguard period milliseconds") }
+            try ignored(CommandTable.virtualServer.first { $0.keyword == keyword }, arguments.commandColumn, arguments)
+        case ("advertise", _):
+            _ = try arguments.optionalKeyword(["active"])
+            try ignored(CommandTable.virtualServer.first { $0.keyword == keyword }, arguments.commandColumn, arguments)
         default:
             throw CommandError(column: arguments.column, message: "expected a vserver command, found '\(keyword)'")
         }

@@ -94,13 +94,26 @@ extension Engine {
         }
 
         if real == noIndex {
-            guard let picked = pick(farm: vservers[v].farm) ?? pick(farm: vservers[v].backupFarm) else {
+            var sticks = true
+            let picked: Int
+            if let primary = pick(farm: vservers[v].farm) {
+                picked = primary
+            } else if let backup = pick(farm: vservers[v].backupFarm) {
+                picked = backup
+                // `serverfarm P backup B` without `sticky` (spec §1.5): a placement on the
+                // backup farm neither creates nor moves a binding, so the client's next
+                // connection returns to the primary once it can take one; a binding to a
+                // primary real that has failed stays for when it is back.
+                sticks = vservers[v].backupSticky
+            } else {
                 raiseNoReal(vserver: v, now: now)
                 counters.countDrop(.noRealAvailable)
                 return .drop(.noRealAvailable)
             }
             real = Int32(truncatingIfNeeded: picked)
-            if let domain {
+            if !sticks {
+                stickyIndex = noIndex
+            } else if let domain {
                 if stickyIndex != noIndex {
                     // Sticky hit on a real that can no longer take it: rebind, so the
                     // client's later buddied flows follow the new choice (spec §2.5).
@@ -129,21 +142,24 @@ extension Engine {
     /// The real a sticky binding sends this vserver's new flow to, or `noIndex` when the
     /// binding cannot be honoured and the predictor must choose (and the object rebind).
     /// IOS honours a binding while the real is OPERATIONAL or MAXCONNS_THROTTLED and serves
-    /// the vserver (spec §2.5, §6). Buddied vservers may draw from different farms holding
-    /// the same gateways (say, one farm per service with its own probes or NAT mode): a
-    /// real is a gateway *address*, so a binding to a real of another farm is honoured by
-    /// the vserver's own real at that address (its farm first, then its backup farm), under
-    /// that real's own state.
+    /// the vserver (spec §2.5, §6): its farm, or its backup farm when that is sticky
+    /// (`serverfarm P backup B sticky`, spec §1.5). Buddied vservers may draw from different
+    /// farms holding the same gateways (say, one farm per service with its own probes or NAT
+    /// mode): a real is a gateway *address*, so a binding to a real of another farm is
+    /// honoured by the vserver's own real at that address (its farm first, then its sticky
+    /// backup farm), under that real's own state.
     @inline(__always)
     func stickyReal(bound: Int, vserver v: Int) -> Int32 {
         guard reals.indices.contains(bound) else { return noIndex }
         let farm = reals[bound].farm
-        if farm == vservers[v].farm || farm == vservers[v].backupFarm {
+        let backup = vservers[v].backupSticky ? vservers[v].backupFarm : nil
+        if farm == vservers[v].farm || (backup != nil && farm == backup) {
             return reals[bound].acceptsSticky ? Int32(truncatingIfNeeded: bound) : noIndex
         }
+        if farm == vservers[v].backupFarm { return noIndex }
         let address = reals[bound].address
         if let own = vservers[v].farm, let real = stickyReal(address: address, farm: own) { return real }
-        if let backup = vservers[v].backupFarm, let real = stickyReal(address: address, farm: backup) { return real }
+        if let backup, let real = stickyReal(address: address, farm: backup) { return real }
         return noIndex
     }
 

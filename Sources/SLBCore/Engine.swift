@@ -108,7 +108,7 @@ public final class Engine {
                 mask: vserver.mask.value, ipProtocol: vserver.service.ipProtocol.rawValue, port: port,
                 clients: vserver.clients, inService: vserver.inService,
                 farm: vserver.farm.flatMap { farmIndex[$0] },
-                backupFarm: vserver.backupFarm.flatMap { farmIndex[$0] },
+                backupFarm: vserver.backupFarm.flatMap { farmIndex[$0] }, backupSticky: vserver.backupSticky,
                 idle: UInt64(vserver.idle) * 1_000_000_000, stickyDomain: domain,
                 stickyMask: vserver.sticky?.netmask.value ?? IPv4Mask.host.value))
         }

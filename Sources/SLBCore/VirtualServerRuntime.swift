@@ -13,6 +13,8 @@ struct VirtualServerRuntime {
     let inService: Bool
     let farm: Int?
     let backupFarm: Int?
+    /// `backup BACKUP sticky`: backup placements create and honour sticky objects.
+    let backupSticky: Bool
     let idle: UInt64
     /// Index into `Engine.stickyDomains`, nil when sticky is off (`sticky 0` or absent).
     let stickyDomain: Int?

@@ -11,7 +11,7 @@ import SLBWire
 /// Grammar (at most one filter, `detail` and `--json` anywhere after the table):
 /// ```
 /// conns [vserver NAME | client IP] [detail]
-/// reals | realserver [sfarm NAME] [detail]
+/// reals | realserver [sfarm NAME | vserver NAME] [detail]
 /// vservers [name NAME] [detail]
 /// serverfarms [name NAME] [detail]
 /// sticky [client IP] [detail]
@@ -32,7 +32,8 @@ public enum ShowCommandParser {
     private static func filters(for table: TableWord) -> [(String, FilterWord)] {
         switch table {
         case .conns: [("client", .client), ("vserver", .vserver)]
-        case .reals: [("sfarm", .sfarm)]
+        // `vserver NAME` is the 12.2 form (spec §3.2), `sfarm NAME` the later one.
+        case .reals: [("sfarm", .sfarm), ("vserver", .vserver)]
         case .vservers, .serverfarms, .probe: [("name", .name)]
         case .sticky: [("client", .client)]
         case .stats: []
@@ -115,6 +116,7 @@ public enum ShowCommandParser {
         case (.conns, (.vserver, let name)?): return .conns(.vserver(name))
         case (.conns, (.client, let word)?): return .conns(.client(try address(word)))
         case (.conns, _): return .conns(.all)
+        case (.reals, (.vserver, let name)?): return .realsOfVserver(name: name)
         case (.reals, let filter): return .reals(farm: filter?.1)
         case (.vservers, let filter): return .vservers(name: filter?.1)
         case (.serverfarms, let filter): return .serverfarms(name: filter?.1)

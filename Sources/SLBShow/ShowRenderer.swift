@@ -4,10 +4,16 @@ import SLBWire
 /// Answers a `ShowRequest` from a snapshot: selects the rows the filter names (the snapshot
 /// may hold more), then prints the IOS table or the JSON document. Rows keep snapshot order.
 public enum ShowRenderer {
+    /// A name filter that names nothing is an error (`ShowLookupError`), not an empty table:
+    /// an empty table would read as "exists, has no rows", and a typo would go unnoticed.
     public static func render(_ request: ShowRequest, _ snapshot: SLBSnapshot) throws -> String {
+        try ShowLookupError.check(request, snapshot)
         let document = select(request, from: snapshot)
         if request.json { return try ShowJSON.encode(document) }
-        return text(request, document)
+        // IOS starts every `show ip slb` answer with a blank line (seed 002 prints one between
+        // each of its three commands and the header, while its `show crypto isakmp sa` has
+        // none, so it is output, not typesetting).
+        return "\n" + text(request, document)
     }
 
     /// The rows `request` shows, as a JSON document.
@@ -22,6 +28,9 @@ public enum ShowRenderer {
             document.connections = snapshot.connections.filter { $0.client == address }
         case .reals(let farm):
             document.reals = snapshot.reals.filter { farm == nil || $0.farm == farm }
+        case .realsOfVserver(let name):
+            let farms = Set(snapshot.vservers.filter { $0.name == name }.flatMap { [$0.farm, $0.backupFarm].compactMap { $0 } })
+            document.reals = snapshot.reals.filter { farms.contains($0.farm) }
         case .vservers(let name):
             document.vservers = snapshot.vservers.filter { name == nil || $0.name == name }
         case .serverfarms(let name):
@@ -48,7 +57,7 @@ public enum ShowRenderer {
         case .conns:
             let rows = document.connections ?? []
             return detail ? ConnectionsTable.detail(rows, taken: document.taken) : ConnectionsTable.summary(rows)
-        case .reals:
+        case .reals, .realsOfVserver:
             let rows = document.reals ?? []
             return detail ? RealsTable.detail(rows) : RealsTable.summary(rows)
         case .vservers:

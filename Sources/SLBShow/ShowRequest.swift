@@ -10,6 +10,9 @@ public struct ShowRequest: Hashable, Sendable, Codable {
         case conns(ConnectionsFilter)
         /// `reals [sfarm NAME]` (also `realserver`)
         case reals(farm: String?)
+        /// `reals vserver NAME`, the IOS 12.2 form (spec §3.2): the reals of the vserver's
+        /// serverfarm and backup serverfarm.
+        case realsOfVserver(name: String)
         /// `vservers [name NAME]`
         case vservers(name: String?)
         /// `serverfarms [name NAME]`
@@ -47,7 +50,7 @@ public struct ShowRequest: Hashable, Sendable, Codable {
         case .conns(.client(let address)): .client(address)
         case .sticky(nil): .all
         case .sticky(.some(let address)): .client(address)
-        case .reals, .vservers, .serverfarms, .probe, .stats: .none
+        case .reals, .realsOfVserver, .vservers, .serverfarms, .probe, .stats: .none
         }
     }
 
@@ -59,6 +62,7 @@ public struct ShowRequest: Hashable, Sendable, Codable {
         case .conns(.vserver(let name)): words += ["conns", "vserver", name]
         case .conns(.client(let address)): words += ["conns", "client", address.description]
         case .reals(let farm): words.append("reals"); if let farm { words += ["sfarm", farm] }
+        case .realsOfVserver(let name): words += ["reals", "vserver", name]
         case .vservers(let name): words.append("vservers"); if let name { words += ["name", name] }
         case .serverfarms(let name): words.append("serverfarms"); if let name { words += ["name", name] }
         case .sticky(let client): words.append("sticky"); if let client { words += ["client", client.description] }

@@ -1,9 +1,10 @@
 import SLBCore
 
 /// `show ip slb stats` (spec §3.7): the IOS base block, values at column 29, then VPNSLB's
-/// extra counters as the spec suggests ("extra lines after the base block"). IOS's `Zombie
-/// Count` and `Connections Reused` are not printed: VPNSLB keeps neither counter (UDP and ESP
-/// connections are never reused, and there are no zombies without TCP close states).
+/// extra counters as the spec suggests ("extra lines after the base block"). The base block is
+/// printed whole so a script reading IOS output finds every line; `Zombie Count` and
+/// `Connections Reused` are always 0 here: both are TCP states (a connection kept after its
+/// close, a TCP entry taken over by a new SYN), and VPNSLB balances UDP and ESP only.
 public enum StatsTable {
     static let valueColumn = 29
 
@@ -15,6 +16,8 @@ public enum StatsTable {
             ("Connections Established:", stats.connectionsEstablished),
             ("Connections Destroyed:", stats.connectionsDestroyed),
             ("Connections Reassigned:", stats.connectionsReassigned),
+            ("Zombie Count:", 0),
+            ("Connections Reused:", 0),
             ("Connections Purged:", stats.connectionsPurged),
             ("Sticky Objects Created:", stats.stickyCreated),
             ("Sticky Objects Destroyed:", stats.stickyDestroyed),

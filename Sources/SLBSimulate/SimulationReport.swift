@@ -19,7 +19,8 @@ public enum SimulationReport {
         for request in tables {
             var plain = request
             plain.json = false
-            sections.append("slb#\(plain.command)\n\n" + (try ShowRenderer.render(plain, result.snapshot)))
+            // The renderer's answer starts with IOS's blank line after the command.
+            sections.append("slb#\(plain.command)\n" + (try ShowRenderer.render(plain, result.snapshot)))
         }
         return sections.joined(separator: "\n")
     }

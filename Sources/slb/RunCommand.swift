@@ -64,7 +64,7 @@ struct RunCommand: ParsableCommand {
         }
 
         let engine = Engine(configuration: configuration)
-        let services = try runtime.makeServices(configuration: configuration, file: file)
+        let services = try runtime.makeServices(configuration: configuration, file: file, text: text)
         services.restore(into: engine, now: Dataplane.Clock.now)
         let capture = CaptureSet(configuration: configuration)
         let filter = try CaptureSet.program(capture.vipFilter)

@@ -26,7 +26,7 @@ struct RuntimeOptions: ParsableArguments {
     }
 
     /// Bootstraps logging (once per process), binds the control socket and the metrics port.
-    func makeServices(configuration: SLBConfiguration, file: String?) throws -> SLBRuntime {
+    func makeServices(configuration: SLBConfiguration, file: String?, text: String? = nil) throws -> SLBRuntime {
         let format = logFormat
         LoggingSystem.bootstrap { label in
             switch format {
@@ -49,7 +49,8 @@ struct RuntimeOptions: ParsableArguments {
             do { exporter = try MetricsServer(listen: metrics) } catch { throw ValidationError("\(error)") }
         }
         let absolute = file.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
-        let service = ControlService(server: server, running: configuration, configFile: absolute, logger: logger)
+        let service = ControlService(server: server, running: configuration, configFile: absolute, startupText: text,
+                                     logger: logger)
         let runtime = SLBRuntime(control: service, logger: logger, metrics: exporter, stateFile: stateFile)
         exporter?.start()
         logger.info("slb.control.ready", metadata: ["slb.control": "\(control.path)", "slb.metrics": "\(metrics ?? "-")",

@@ -7,7 +7,7 @@ struct SLB: ParsableCommand {
         abstract: "VPNSLB: IOS-style server load balancing for IPsec VPN gateway farms.",
         subcommands: [CheckCommand.self, SimulateCommand.self, RunCommand.self, LabCommand.self,
                       GatewayCommand.self, ClientCommand.self, ShowCommand.self, ClearCommand.self,
-                      ConfigureCommand.self, ReloadCommand.self, CLICommand.self, TrafficCommand.self])
+                      ConfigureCommand.self, ReloadCommand.self, WriteCommand.self, CLICommand.self, TrafficCommand.self])
 }
 
 SLB.main()

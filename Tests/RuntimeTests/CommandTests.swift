@@ -69,6 +69,14 @@ struct CLISessionTests {
         ("show run", .send(.runningConfig(all: false))),
         ("show running-config all", .send(.runningConfig(all: true))),
         ("clear ip slb counters", .send(.clear(["clear", "ip", "slb", "counters"]))),
+        ("write memory", .send(.writeMemory(force: false))),
+        ("wr mem", .send(.writeMemory(force: false))),
+        ("write", .send(.writeMemory(force: false))),
+        ("copy running-config startup-config", .send(.writeMemory(force: false))),
+        ("copy run start", .send(.writeMemory(force: false))),
+        ("copy run flash:", .print("% Invalid input detected at 'flash:': only copy running-config startup-config")),
+        ("copy run", .print("% Incomplete or invalid: only copy running-config startup-config")),
+        ("write terminal", .print("% Invalid input detected at 'terminal': only write memory")),
         ("exit", .quit),
     ])
     func exec(line: String, action: CLISession.Action) throws {

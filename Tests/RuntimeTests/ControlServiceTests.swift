@@ -13,7 +13,7 @@ struct ControlServiceTests {
     @Test("show answers are exactly the in-process renderer's text", arguments: [
         "show ip slb reals", "sh ip slb realserver", "show ip slb vservers detail", "show ip slb serverfarms",
         "show ip slb stats", "show ip slb probe", "sh ip sl conn", "show ip slb conns vserver IPSEC-ESP detail",
-        "show ip slb sticky", "show ip slb reals --json", "conns client 192.0.2.3",
+        "show ip slb sticky", "show ip slb reals --json", "conns client 192.0.2.3", "show ip slb reals vserver IPSEC-ESP",
     ])
     func showMatchesRenderer(command: String) throws {
         let configuration = try parsed()
@@ -65,6 +65,19 @@ struct ControlServiceTests {
         let answer = try #require(harness.ask(.show(words)).answer)
         #expect(!answer.ok)
         #expect(!answer.text.isEmpty)
+    }
+
+    @Test("an unknown name is the renderer's % not found line, as a failed answer", arguments: [
+        (["show", "ip", "slb", "vservers", "name", "NOSUCH"], "% vserver \"NOSUCH\" not found"),
+        (["reals", "sfarm", "NOSUCH"], "% serverfarm \"NOSUCH\" not found"),
+        (["conns", "vserver", "NOSUCH", "detail"], "% vserver \"NOSUCH\" not found"),
+    ])
+    func unknownName(words: [String], text: String) throws {
+        let configuration = try parsed()
+        let harness = ServiceHarness(engine: loadedEngine(clients: 3, configuration: configuration), configuration: configuration)
+        let answer = try #require(harness.ask(.show(words)).answer)
+        #expect(!answer.ok)
+        #expect(answer.text == text)
     }
 
     @Test("backup farms show in show ip slb vservers detail")
@@ -175,7 +188,8 @@ struct ControlServiceTests {
     @Test("request bodies round-trip through JSON; garbage decodes to nil")
     func requestCoding() {
         let requests: [ControlRequest] = [.show(["conns", "--json"]), .clear(["counters"]), .configure(["ip slb vserver A"]),
-                                          .runningConfig(all: true), .reload(file: nil), .reload(file: "/x"), .saveState]
+                                          .runningConfig(all: true), .reload(file: nil), .reload(file: "/x"), .saveState,
+                                          .writeMemory(force: true), .writeMemory(force: false)]
         for request in requests { #expect(ControlRequest.decode(request.encoded()) == request) }
         #expect(ControlRequest.decode(Array("{\"nope\":1}".utf8)) == nil)
         #expect(ControlRequest.decode([0xff, 0x00]) == nil)

@@ -27,11 +27,12 @@ final class SocketServiceRunner: @unchecked Sendable {
     private let stopped = Atomic<Bool>(false)
     private let done = DispatchSemaphore(value: 0)
 
-    init(engine: Engine, configuration: SLBConfiguration) throws {
+    init(engine: Engine, configuration: SLBConfiguration, configFile: String? = nil, startupText: String? = nil) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("vslb-ctl-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
         path = directory + "/slb.sock"
         let server = try ControlServer(path: path)
-        let service = ControlService(server: server, running: configuration, configFile: nil, pageSlots: 8, logger: quietLogger)
+        let service = ControlService(server: server, running: configuration, configFile: configFile, startupText: startupText,
+                                     pageSlots: 8, logger: quietLogger)
         let box = Handoff(value: (engine, service))
         Thread { [self] in
             let (engine, service) = box.value
@@ -53,6 +54,13 @@ final class SocketServiceRunner: @unchecked Sendable {
 }
 
 struct Handoff<T>: @unchecked Sendable { let value: T }
+
+enum StartupFileMode {
+    static func of(_ path: String) -> mode_t {
+        var status = stat()
+        return stat(path, &status) == 0 ? status.st_mode & 0o7777 : 0
+    }
+}
 
 import SLBConfig
 import SLBShow
@@ -95,6 +103,48 @@ struct ControlSocketTests {
         let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(process.terminationStatus != 0)
         #expect(text.contains("refused") && text.contains("root only"), "\(text)")
+    }
+
+    @Test("slb configure, then slb write memory over the socket: the file holds the change; a hand edit is not overwritten without --force",
+          .enabled(if: SLBBinary.path != nil, "needs a built .build/debug/slb"))
+    func writeMemoryOverSocket() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vslb-wm-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let file = directory + "/farm.cfg"
+        try farmText.write(toFile: file, atomically: false, encoding: .utf8)
+        chmod(file, 0o640)
+        let configuration = try parsed()
+        let runner = try SocketServiceRunner(engine: loadedEngine(clients: 2, configuration: configuration),
+                                             configuration: configuration, configFile: file, startupText: farmText)
+        defer { runner.stop() }
+        func slb(_ arguments: [String]) throws -> (status: Int32, text: String) {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: try #require(SLBBinary.path))
+            process.arguments = [try #require(arguments.first), "--control", runner.path] + arguments.dropFirst()
+            let output = Pipe()
+            process.standardOutput = output
+            process.standardError = output
+            try process.run()
+            process.waitUntilExit()
+            return (process.terminationStatus, String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+        }
+        #expect(try slb(["configure", "ip slb serverfarm IPSEC", "real 198.51.100.12", "no inservice"]).status == 0)
+        let written = try slb(["write", "mem"])
+        #expect(written.status == 0 && written.text == "Building configuration...\n[OK] \(file)\n", "\(written.text)")
+        let saved = try String(contentsOfFile: file, encoding: .utf8)
+        let running = try slb(["show", "running-config"])
+        #expect(saved + "\n" == running.text || saved == running.text, "\(saved)\n---\n\(running.text)")
+        #expect(ConfigParser.parse(saved, file: file).configuration?.farms[0].reals[1].inService == false)
+        #expect(StartupFileMode.of(file) == 0o640)
+
+        try (saved + "! edited by hand\n").write(toFile: file, atomically: false, encoding: .utf8)
+        let refused = try slb(["write", "memory"])
+        #expect(refused.status != 0 && refused.text.contains("changed on disk since it was loaded"), "\(refused.text)")
+        #expect(try String(contentsOfFile: file, encoding: .utf8).hasSuffix("! edited by hand\n"))
+        #expect(try slb(["write", "--force"]).status == 0)
+        #expect(try String(contentsOfFile: file, encoding: .utf8) == saved)
+        #expect(try slb(["write", "terminal"]).status != 0)
     }
 
     @Test("the metrics port answers a scrape on loopback")

@@ -103,6 +103,17 @@ func applying(_ lines: [String], to configuration: SLBConfiguration) -> (ConfigS
         CommandCase("ip slb serverfarm B", "ip slb vserver V", "serverfarm F backup B") {
             $0.farms.append(ServerFarm(name: "B")); $0.vservers[0].backupFarm = "B"
         },
+        // `serverfarm primary-farm [backup backup-farm [sticky]]` (spec §1.5), by prefix too.
+        CommandCase("ip slb serverfarm B", "ip slb vserver V", "serverfarm F backup B sticky") {
+            $0.farms.append(ServerFarm(name: "B")); $0.vservers[0].backupFarm = "B"; $0.vservers[0].backupSticky = true
+        },
+        CommandCase("ip slb serverfarm B", "ip slb vserver V", "serverfarm F back B st") {
+            $0.farms.append(ServerFarm(name: "B")); $0.vservers[0].backupFarm = "B"; $0.vservers[0].backupSticky = true
+        },
+        // A later `serverfarm` line replaces the whole command, `sticky` included.
+        CommandCase("ip slb serverfarm B", "ip slb vserver V", "serverfarm F backup B sticky", "serverfarm F backup B") {
+            $0.farms.append(ServerFarm(name: "B")); $0.vservers[0].backupFarm = "B"
+        },
         CommandCase("ip slb vserver V", "sticky 3600") { $0.vservers[0].sticky = StickySettings(seconds: 3600) },
         CommandCase("ip slb vserver V", "sticky 65535 group 255") {
             $0.vservers[0].sticky = StickySettings(seconds: 65535, group: 255)

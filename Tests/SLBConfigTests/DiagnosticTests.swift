@@ -100,6 +100,52 @@ struct DiagnosticCase: Sendable, CustomTestStringConvertible {
             "t.cfg:9:2: warning: 'synguard' is accepted and ignored: synguard applies to TCP only",
             "t.cfg:10:2: warning: 'advertise' is accepted and ignored: VPNSLB does not install routes for VIPs",
         ]),
+        // Accepted-and-ignored commands keep their IOS grammar and ranges (spec §1.4
+        // `faildetect numconns 1-255 [numclients 1-8]`, §1.5 `synguard count [period]`,
+        // `advertise [active]`): a bad word is an error at that word, not a warning.
+        DiagnosticCase(text: "ip slb serverfarm F\n bindid 65534\n real 198.51.100.11\n  faildetect numconns 0\n  faildetect numconns 4 numclients 9\n  faildetect bogus\n  faildetect numconns 4 extra\n  reassign 2 3\nip slb vserver V\n synguard\n synguard 100 10\n synguard 100 200 x\n advertise passive\n delay 0\n", expected: [
+            "t.cfg:2:9: error: expected bind id 0-65533, found '65534'",
+            "t.cfg:4:23: error: expected numconns 1-255, found '0'",
+            "t.cfg:5:36: error: expected numclients 1-8, found '9'",
+            "t.cfg:6:14: error: expected numconns or inband, found 'bogus'",
+            "t.cfg:7:25: error: expected end of line, found 'extra'",
+            "t.cfg:8:14: error: expected end of line, found '3'",
+            "t.cfg:9:16: error: vserver V has no virtual address: expected 'virtual A.B.C.D {udp PORT|esp}'",
+            "t.cfg:9:16: error: vserver V has no serverfarm: expected 'serverfarm NAME'",
+            "t.cfg:10:10: error: expected synguard count 0-1073741823, found end of line",
+            "t.cfg:11:15: error: expected synguard period milliseconds 50-5000, found '10'",
+            "t.cfg:12:19: error: expected end of line, found 'x'",
+            "t.cfg:13:12: error: expected end of line, found 'passive'",
+            "t.cfg:14:8: error: expected delay seconds 1-600, found '0'",
+        ]),
+        // ... and their `no` forms may repeat valid arguments.
+        DiagnosticCase(text: "ip slb probe P ping\nip slb serverfarm F\n failaction purge\n probe P\n no bindid 7\n real 198.51.100.11\n  faildetect inband\n  no faildetect numconns 4 numclients 2\n  no reassign\nip slb vserver V\n virtual 203.0.113.100 esp\n serverfarm F\n no synguard\n synguard 0 5000\n no advertise active\n no delay 5\n", expected: [
+            "t.cfg:5:5: warning: 'bindid' is accepted and ignored: bindid is used by DFP only",
+            "t.cfg:7:3: warning: 'faildetect' is accepted and ignored: in-band failure detection counts TCP connection attempts only",
+            "t.cfg:8:6: warning: 'faildetect' is accepted and ignored: in-band failure detection counts TCP connection attempts only",
+            "t.cfg:9:6: warning: 'reassign' is accepted and ignored: reassign applies to TCP only",
+            "t.cfg:13:5: warning: 'synguard' is accepted and ignored: synguard applies to TCP only",
+            "t.cfg:14:2: warning: 'synguard' is accepted and ignored: synguard applies to TCP only",
+            "t.cfg:15:5: warning: 'advertise' is accepted and ignored: VPNSLB does not install routes for VIPs",
+            "t.cfg:16:5: warning: 'delay' is accepted and ignored: delay applies to TCP only",
+        ]),
+        // `no` forms reset to the default; a word after them must still be a valid argument
+        // (IOS takes `no weight 10`, not `no weight foo`), and `no inservice` takes none.
+        DiagnosticCase(text: "ip slb probe P ping\n no interval x\n no address 1.2.3\nip slb serverfarm F\n no predictor random\n real 198.51.100.11\n  no weight foo\n  no inservice xyz\n  no weight 10\n  no faildetect inband now\nip slb vserver V\n no idle 99999\n no inservice xyz\n no sticky 60 group 300\n no idle 60\n no serverfarm F backup G sticky x\n no virtual 203.0.113.100 tcp\n", expected: [
+            "t.cfg:2:14: error: expected interval seconds 1-65535, found 'x'",
+            "t.cfg:3:13: error: expected a probe address A.B.C.D, found '1.2.3'",
+            "t.cfg:5:15: error: expected predictor roundrobin or leastconns, found 'random'",
+            "t.cfg:7:13: error: expected weight 1-255, found 'foo'",
+            "t.cfg:8:16: error: expected end of line, found 'xyz'",
+            "t.cfg:10:24: error: expected end of line, found 'now'",
+            "t.cfg:11:16: error: vserver V has no virtual address: expected 'virtual A.B.C.D {udp PORT|esp}'",
+            "t.cfg:11:16: error: vserver V has no serverfarm: expected 'serverfarm NAME'",
+            "t.cfg:12:10: error: expected idle seconds 10-65535, found '99999'",
+            "t.cfg:13:15: error: expected end of line, found 'xyz'",
+            "t.cfg:14:21: error: expected sticky group 0-255, found '300'",
+            "t.cfg:16:34: error: expected end of line, found 'x'",
+            "t.cfg:17:27: error: tcp virtual servers are not supported: expected protocol udp or esp, found 'tcp' (VPNSLB balances IKE, NAT-T and ESP)",
+        ]),
         // `no` forms naming something that is not there.
         DiagnosticCase(text: "ip slb probe P ping\nip slb serverfarm F\n failaction purge\n probe P\n no probe Q\n no real 198.51.100.99\n real 198.51.100.11\nip slb vserver V\n virtual 203.0.113.100 esp\n serverfarm F\n no client 192.0.2.0 255.255.255.0\nno ip slb probe Q\n", expected: [
             "t.cfg:5:11: error: expected a probe attached to serverfarm F, found 'Q'",
@@ -108,11 +154,11 @@ struct DiagnosticCase: Sendable, CustomTestStringConvertible {
             "t.cfg:12:17: error: expected an existing probe name, found 'Q'",
         ]),
         // Options of IOS commands that VPNSLB does not implement.
-        DiagnosticCase(text: "ip slb probe P ping\n address 198.51.100.1 routed\nip slb vserver V\n virtual 203.0.113.100 udp 500 service per-packet\n serverfarm F backup G sticky\n inservice standby HSRP1\n exit 2\n exit\n", expected: [
+        DiagnosticCase(text: "ip slb probe P ping\n address 198.51.100.1 routed\nip slb vserver V\n virtual 203.0.113.100 udp 500 service per-packet\n serverfarm F backup G sticky now\n inservice standby HSRP1\n exit 2\n exit\n", expected: [
             "t.cfg:2:23: error: 'address ... routed' is not supported: expected end of line, found 'routed'",
             "t.cfg:3:16: error: vserver V has no serverfarm: expected 'serverfarm NAME'",
             "t.cfg:4:32: error: 'service' is not supported: expected end of line, found 'service'",
-            "t.cfg:5:24: error: 'backup ... sticky' is not supported: expected end of line, found 'sticky'",
+            "t.cfg:5:31: error: expected end of line, found 'now'",
             "t.cfg:6:12: error: 'inservice standby' (stateful backup) is not supported: expected end of line, found 'standby'",
             "t.cfg:7:7: error: expected end of line, found '2'",
         ]),

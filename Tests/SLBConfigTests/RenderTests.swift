@@ -45,12 +45,13 @@ import Testing
         }
         let services: [VirtualService] = [.esp, .udp(port: 500), .udp(port: 4500), .udp(port: nil), .udp(port: 1701)]
         let vservers = (0..<Int(rng.next() % 4)).map { v in
-            VirtualServer(
+            var vserver = VirtualServer(
                 name: "VS\(v)", address: IPv4Address(203, 0, 113, UInt8(rng.next() % 256)),
                 mask: rng.next() % 4 == 0 ? IPv4Mask(prefixLength: 24 + Int(rng.next() % 9)) ?? .host : .host,
                 service: services[Int(rng.next() % UInt64(services.count))],
                 farm: farms[Int(rng.next() % UInt64(farms.count))].name,
                 backupFarm: rng.next() % 3 == 0 ? farms[0].name : nil,
+                backupSticky: rng.next() % 2 == 0,
                 sticky: rng.next() % 2 == 0 ? StickySettings(seconds: UInt16(1 + rng.next() % 65535), group: UInt8(rng.next() % 256),
                                                           netmask: IPv4Mask(prefixLength: Int(rng.next() % 33)) ?? .host) : nil,
                 idle: UInt32(10 + rng.next() % 65526),
@@ -58,6 +59,9 @@ import Testing
                     IPv4Network(address: IPv4Address(192, 0, 2, UInt8(c * 64)), mask: IPv4Mask(prefixLength: 26) ?? .host)
                 },
                 inService: rng.next() % 2 == 0)
+            // `sticky` is part of `backup NAME sticky`: there is no way to say it without a backup.
+            if vserver.backupFarm == nil { vserver.backupSticky = false }
+            return vserver
         }
         let entries = TableLimits(connections: Int(1 + rng.next() % UInt64(TableLimits.maximumEntries)),
                                   sticky: rng.next() % 2 == 0 ? TableLimits.defaultSticky : Int(1 + rng.next() % 1000))

@@ -32,6 +32,16 @@ import Testing
         DiagnosticCase(text: vservers("ip slb vserver A\n virtual 203.0.113.100 udp isakmp\n serverfarm F backup F\n"), expected: [
             "t.cfg:14:22: warning: vserver A uses serverfarm F as its own backup",
         ]),
+        // `backup ... sticky` without sticky has no effect; a sticky vserver whose backup of
+        // two reals is not sticky may part a client's flows; a group must agree on its backup.
+        DiagnosticCase(text: vservers("ip slb vserver A\n virtual 203.0.113.100 udp isakmp\n serverfarm F backup G sticky\n"), expected: [
+            "t.cfg:14:22: warning: vserver A has no sticky: 'backup G sticky' has no effect",
+        ]),
+        DiagnosticCase(text: vservers("ip slb serverfarm H\n failaction purge\n probe P\n real 198.51.100.13\n real 198.51.100.14\nip slb vserver A\n virtual 203.0.113.100 udp isakmp\n serverfarm F backup H\n sticky 60 group 1\n inservice\nip slb vserver B\n virtual 203.0.113.100 esp\n serverfarm F backup H sticky\n sticky 60 group 1\n inservice\n"), expected: [
+            "t.cfg:19:22: warning: vserver A is sticky but its backup serverfarm H is not ('backup H sticky'): while the backup serves, a client's flows may land on different reals of H",
+            "t.cfg:24:13: warning: sticky group 1: vserver B has 'backup H sticky' but vserver A has 'backup H'; buddied flows may part while the backup serves",
+        ]),
+        DiagnosticCase(text: vservers("ip slb vserver A\n virtual 203.0.113.100 udp isakmp\n serverfarm F backup G\n sticky 60\n"), expected: []),
         // Same VIP, protocol and port, both in service: a conflict...
         DiagnosticCase(text: vservers("ip slb vserver A\n virtual 203.0.113.100 udp 500\n serverfarm F\n inservice\nip slb vserver B\n virtual 203.0.113.100 udp isakmp\n serverfarm F\n inservice\n"), expected: [
             "t.cfg:17:10: error: vserver B claims 203.0.113.100 udp 500 like vserver A (line 13): give them disjoint client ranges or take one out of service",

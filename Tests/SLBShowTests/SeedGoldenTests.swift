@@ -22,15 +22,18 @@ struct SeedGoldenTests {
                               matches: "seed002-show-ip-slb-vservers.txt")
     }
 
-    /// The seed's lines 1023–1042 verbatim (the project never reads /work/shared at test time).
+    /// The seed's lines 1022–1042 verbatim (the project never reads /work/shared at test time):
+    /// each table starts with the blank line IOS prints after the command.
     static let verbatim: [(fixture: String, lines: [String])] = [
         ("seed002-show-ip-slb-realserver.txt", [
+            "",
             "real                  farm name        weight  state          conns",
             "-------------------------------------------------------------------",
             "9.1.1.35              IPSEC            1       OPERATIONAL    2",
             "9.1.1.36              IPSEC            1       OPERATIONAL    2ECE",
         ]),
         ("seed002-show-ip-slb-conn.txt", [
+            "",
             "vserver         prot client                real             state     nat",
             "-------------------------------------------------------------------------------",
             "IPSEC-ESP       ESP  9.1.1.155:0           9.1.1.35         ESTAB     none",
@@ -39,6 +42,7 @@ struct SeedGoldenTests {
             "IPSEC-ISAKMP    UDP  9.1.1.154:500         9.1.1.36         ESTAB     none",
         ]),
         ("seed002-show-ip-slb-vservers.txt", [
+            "",
             "slb vserver      prot  virtual                  state         conns",
             "----------------------------------------------------------------------",
             "IPSEC-ESP        ESP   9.1.0.37/32:0           OPERATIONAL   0",

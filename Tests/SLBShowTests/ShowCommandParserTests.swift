@@ -21,6 +21,9 @@ struct ShowCommandParserTests {
         ("sh ip sl re", .init(table: .reals(farm: nil))),
         ("show ip slb reals sfarm GATEWAYS detail", .init(table: .reals(farm: "GATEWAYS"), detail: true)),
         ("r sf GATEWAYS", .init(table: .reals(farm: "GATEWAYS"))),
+        // The 12.2 form (spec §3.2): the reals of a vserver's farms.
+        ("show ip slb reals vserver VPN-ESP", .init(table: .realsOfVserver(name: "VPN-ESP"))),
+        ("sh ip sl re v VPN-ESP d", .init(table: .realsOfVserver(name: "VPN-ESP"), detail: true)),
         ("show ip slb vservers", .init(table: .vservers(name: nil))),
         ("sh ip slb vserver name VPN-ESP", .init(table: .vservers(name: "VPN-ESP"))),
         ("show ip slb serverfarms detail", .init(table: .serverfarms(name: nil), detail: true)),
@@ -69,6 +72,9 @@ struct ShowCommandParserTests {
         ("conns vserver A client 192.0.2.1", .repeated(keyword: "client")),
         ("conns --json --json", .repeated(keyword: "--json")),
         ("stats detail", .invalidInput(word: "detail", position: 1, expected: ["--json"])),
+        ("reals client 192.0.2.1", .invalidInput(word: "client", position: 1, expected: ["sfarm", "vserver", "detail"])),
+        ("reals vserver", .missingArgument(keyword: "vserver", argument: "a name")),
+        ("reals sfarm A vserver B", .repeated(keyword: "vserver")),
     ]
 
     @Test("rejected commands name the problem and the candidates", arguments: rejected)
