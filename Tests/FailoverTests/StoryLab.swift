@@ -289,44 +289,46 @@ final class StoryLab: @unchecked Sendable {
             }
 
             """.write(toFile: ss + "/strongswan.conf", atomically: true, encoding: .utf8)
-        try (isIKEv1(i) ? ikev1Connection(i) : """
-            connections {
-              c {
-                version = 2
-                remote_addrs = \(StoryLab.vip)
-                proposals = aes128-sha256-x25519, aes256gcm16-prfsha256-modp2048
-                mobike = no
-                dpd_delay = \(Int(StoryLab.dpdDelay))s
-                local {
-                  auth = psk
-                  id = client\(i).example
-                }
-                remote {
-                  auth = psk
-                  id = \(StoryLab.vip)
-                }
-                children {
-                  t {
-                    remote_ts = \(StoryLab.service)/32
-                    esp_proposals = aes128-sha256, aes128gcm16
-                    dpd_action = restart
-                  }
-                }
-              }
-            }
-            secrets {
-              ike-any {
-                secret = "lab-psk-0123456789"
-              }
-            }
-
-            """).write(toFile: ss + "/swanctl.conf", atomically: true, encoding: .utf8)
+        try ((isIKEv1(i) ? ikev1Connection(i) : ikev2Connection(i)) + StoryLab.secrets)
+            .write(toFile: ss + "/swanctl.conf", atomically: true, encoding: .utf8)
         others.append(try start(in: clientNamespace(i), ["env", "STRONGSWAN_CONF=\(ss)/strongswan.conf", "unshare", "-m", "sh", "-c",
                                                           "mount --bind \(ss)/run /run && exec /usr/lib/ipsec/charon"], log: "charon\(i).log"))
         try #require(waitUntil(seconds: 10) { FileManager.default.fileExists(atPath: ss + "/charon.vici") },
                      "charon \(i) did not open its vici socket: \(log("charon\(i).log"))")
         let load = inClient(i, swanctl(i, "--load-all", ["--noprompt", "--file", ss + "/swanctl.conf"]))
         try #require(load.status == 0, "\(load.stdout) \(load.stderr)")
+    }
+
+    /// Client I's IKEv2 connection (spec ike.md §6.2): PSK, DPD liveness after `dpdDelay`,
+    /// `dpd_action = restart`.
+    private func ikev2Connection(_ i: Int) -> String {
+        """
+        connections {
+          c {
+            version = 2
+            remote_addrs = \(StoryLab.vip)
+            proposals = aes128-sha256-x25519, aes256gcm16-prfsha256-modp2048
+            mobike = no
+            dpd_delay = \(Int(StoryLab.dpdDelay))s
+            local {
+              auth = psk
+              id = client\(i).example
+            }
+            remote {
+              auth = psk
+              id = \(StoryLab.vip)
+            }
+            children {
+              t {
+                remote_ts = \(StoryLab.service)/32
+                esp_proposals = aes128-sha256, aes128gcm16
+                dpd_action = restart
+              }
+            }
+          }
+        }
+
+        """
     }
 
     /// Client I's IKEv1 connection (spec ike.md §6.2): main mode PSK (identities are the
@@ -361,6 +363,12 @@ final class StoryLab: @unchecked Sendable {
             }
           }
         }
+
+        """
+    }
+
+    /// The lab PSK for every peer (the gateways' `--psk-file` holds the same).
+    static let secrets = """
         secrets {
           ike-any {
             secret = "lab-psk-0123456789"
@@ -368,7 +376,6 @@ final class StoryLab: @unchecked Sendable {
         }
 
         """
-    }
 
     func initiate(_ i: Int) -> Bool {
         inClient(i, swanctl(i, "--initiate", ["--child", "t", "--timeout", "15"]), timeout: 20).status == 0
