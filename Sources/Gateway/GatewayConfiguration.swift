@@ -43,6 +43,17 @@ public struct GatewayConfiguration: Sendable {
         self.ikev1 = IKEv1GatewayOptions()
     }
 
+    /// IKEv2 Child SAs' ESP lifetime: `espLifetime`, with soft limits (unless set) at 15/16
+    /// of the hard ones, where the gateway starts its own rekey. With the default 3960 s that
+    /// is 3712.5 s: after strongSwan's default rekey (54–60 min), so a peer rekeying on its own
+    /// schedule never collides with us (§2.8.1), and 248 s before the hard limit.
+    public var ikev2ChildLifetime: ESPLifetime {
+        var l = espLifetime
+        if l.softTime == nil, let hard = l.hardTime { l.softTime = TimeSpan(nanoseconds: hard.nanoseconds - hard.nanoseconds / 16) }
+        if l.softBytes == nil, let hard = l.hardBytes { l.softBytes = hard - hard / 16 }
+        return l
+    }
+
     /// Every address the gateway binds its sockets to (the VIP first).
     public var boundAddresses: [IPv4Address] {
         var out = [virtualIP]

@@ -50,6 +50,8 @@ public struct GatewayCore {
         /// Set for ESP SAs negotiated by IKEv1 quick mode (`ike` then holds the cookies).
         var isakmp: ISAKMPCookies? = nil
         var isakmpConnectionID: Int? = nil
+        /// The gateway sent CREATE_CHILD_SA to rekey this IKEv2 Child SA (soft lifetime).
+        var rekeyStarted = false
     }
 
     public init(configuration: GatewayConfiguration, crypto: OpenSSLCryptoProvider = OpenSSLCryptoProvider(), now: MonotonicTime) {
@@ -195,11 +197,44 @@ public struct GatewayCore {
                 expireIKEv1Child(inboundSPI: spi, now: now, into: &output)
                 continue
             }
-            // Hard lifetime passed without a rekey from the peer (RFC 4301 §4.4.2.1).
-            children[spi] = nil
-            counters.count("esp.expired")
-            note(.childExpired(inboundSPI: spi))
+            expireIKEv2Child(inboundSPI: spi, now: now, into: &output)
         }
+        sweepIKEv2ChildLifetimes(now: now, into: &output)
+    }
+
+    /// Soft limit passed (either direction: the outbound SA counts the bytes we send) and the
+    /// peer has not rekeyed: the gateway rekeys (RFC 4301 §4.4.2.1, RFC 7296 §2.8). An
+    /// outbound SA past its hard byte limit ends the pair like an expired inbound one.
+    private mutating func sweepIKEv2ChildLifetimes(now: MonotonicTime, into output: inout [GatewayOutput]) {
+        var rekey: [(UInt32, IKESAIdentifier)] = []
+        var expired: [UInt32] = []
+        for (spi, c) in children where c.isakmp == nil {
+            guard let sa = inbound[spi] else { continue }
+            switch max(sa.lifetimeState(now: now), c.outbound.lifetimeState(now: now)) {
+            case .valid: continue
+            case .rekeyDue: if !c.rekeyStarted { rekey.append((spi, c.ike)) }
+            case .expired: expired.append(spi)
+            }
+        }
+        for spi in expired.sorted() { expireIKEv2Child(inboundSPI: spi, now: now, into: &output) }
+        for (spi, ike) in rekey.sorted(by: { $0.0 < $1.0 }) where children[spi] != nil {
+            children[spi]?.rekeyStarted = true
+            counters.count("esp.rekeyStarted")
+            note(.childRekeyStarted(inboundSPI: spi))
+            perform(responder.rekeyChildSA(ike, inboundSPI: spi, now: now), now: now, into: &output)
+        }
+    }
+
+    /// Hard lifetime passed without a completed rekey (RFC 4301 §4.4.2.1): the pair goes and
+    /// the peer is told with an INFORMATIONAL D(ESP) (§1.4.1), so it negotiates a new Child
+    /// SA instead of sending into an SA that no longer exists. A peer that never answers
+    /// loses its IKE SA after the retransmissions (dead peer).
+    private mutating func expireIKEv2Child(inboundSPI spi: UInt32, now: MonotonicTime, into output: inout [GatewayOutput]) {
+        inbound.remove(spi: spi)
+        guard let c = children.removeValue(forKey: spi) else { return }
+        counters.count("esp.expired")
+        note(.childExpired(inboundSPI: spi))
+        perform(responder.deleteChildSA(c.ike, inboundSPI: spi, now: now), now: now, into: &output)
     }
 
     // MARK: IKE actions
@@ -220,8 +255,8 @@ public struct GatewayCore {
                 install(child, ike: ike, now: now)
             case .deleteChildSA(let inboundSPI, _, _):
                 inbound.remove(spi: inboundSPI)
-                children[inboundSPI] = nil
-                note(.childDeleted(inboundSPI: inboundSPI))
+                // Already gone when the gateway expired it and this is the peer's answer.
+                if children.removeValue(forKey: inboundSPI) != nil { note(.childDeleted(inboundSPI: inboundSPI)) }
             case .deleteIKESA(let id):
                 ikeSAs[id] = nil
                 note(.ikeDeleted(id))
@@ -258,10 +293,10 @@ public struct GatewayCore {
                                              integrity: child.suite.integrity)
             let inboundSA = try InboundSA(spi: child.inboundSPI, transform: transform,
                                           keyMaterial: child.inboundKeys.encryption + child.inboundKeys.integrity,
-                                          lifetime: configuration.espLifetime, now: now)
+                                          lifetime: configuration.ikev2ChildLifetime, now: now)
             let outboundSA = try OutboundSA(spi: child.outboundSPI, transform: transform,
                                             keyMaterial: child.outboundKeys.encryption + child.outboundKeys.integrity,
-                                            lifetime: configuration.espLifetime, now: now)
+                                            lifetime: configuration.ikev2ChildLifetime, now: now)
             do {
                 try inbound.insert(inboundSA)
             } catch {

@@ -293,6 +293,24 @@ public struct IKEv2Responder {
         }
     }
 
+    /// CREATE_CHILD_SA rekeying one Child SA (§1.3.3, §2.8), started by the gateway when the
+    /// ESP SA reaches its soft lifetime and the peer has not rekeyed it. No PFS (the Child SA
+    /// of IKE_AUTH had none; strongSwan's and Windows' default ESP proposals carry no DH
+    /// group). The answer installs the new pair and this end, as the rekey's initiator,
+    /// deletes the old one. A collision with the peer's own rekey (§2.8.1) leaves one
+    /// redundant Child SA, which strongSwan deletes by the nonce rule; ours expires.
+    public mutating func rekeyChildSA(_ id: IKESAIdentifier, inboundSPI: UInt32, now: MonotonicTime) -> [IKEAction] {
+        var newSPI: UInt32?
+        let actions = perform(on: id, now: now) { core, ctx in
+            guard core.children.contains(where: { $0.inboundSPI == inboundSPI }) else { return [] }
+            let (actions, spi) = core.startCreateChildSA(rekeying: inboundSPI, pfs: nil, tsi: [], tsr: [], now: now, context: ctx)
+            newSPI = spi
+            return actions
+        }
+        if let newSPI { usedSPIs.insert(newSPI) }
+        return actions
+    }
+
     private mutating func perform(on id: IKESAIdentifier, now: MonotonicTime,
                                   _ body: (inout IKESACore, CoreContext) -> [IKEAction]) -> [IKEAction] {
         guard var sa = sas[id.spiR] else { return [] }
