@@ -24,10 +24,16 @@ public struct GatewayConfiguration: Sendable {
     /// empty INFORMATIONAL; an unanswered one (after the retransmissions) deletes the SA.
     /// nil = never (IOS and strongSwan responders default to no DPD; clients usually run it).
     public var livenessInterval: TimeSpan?
+    /// IKE SA lifetime (IOS `crypto ikev2 profile` `lifetime`, default 86 400 s): an IKE SA
+    /// the peer has not rekeyed (or re-authenticated) within it is deleted with an
+    /// INFORMATIONAL D(IKE), so a client that vanished without DPD does not hold a slot
+    /// forever and a client that never rekeys is told to start over. nil = no limit.
+    public var ikeLifetime: TimeSpan?
     /// IKEv1 (`crypto isakmp policy`, transform sets): see GatewayConfiguration+IKEv1.swift.
     public var ikev1: IKEv1GatewayOptions
 
     public static let defaultESPLifetime = ESPLifetime(hardBytes: 4_608_000 * 1024, hardTime: .seconds(3960))
+    public static let defaultIKELifetime = TimeSpan.seconds(86_400)
     public static let defaultInsideAddress = IPv4Address(203, 0, 113, 1)
 
     public init(virtualIP: IPv4Address, preSharedKeys: PSKTable, cookieSecret: CookieJar.Secret) {
@@ -40,6 +46,7 @@ public struct GatewayConfiguration: Sendable {
         self.espLifetime = Self.defaultESPLifetime
         self.cookieSecret = cookieSecret
         self.livenessInterval = nil
+        self.ikeLifetime = Self.defaultIKELifetime
         self.ikev1 = IKEv1GatewayOptions()
     }
 

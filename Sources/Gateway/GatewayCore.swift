@@ -32,6 +32,10 @@ public struct GatewayCore {
         var info: IKESAInfo
         var tunnelID: Int
         var established: MonotonicTime
+        /// When the current IKE SA's keys were made (IKE_AUTH, or the last rekey): its age
+        /// counts against `ikeLifetime`.
+        var keyed: MonotonicTime
+        var expiryDeleteSent = false
     }
 
     struct ChildRecord {
@@ -200,6 +204,24 @@ public struct GatewayCore {
             expireIKEv2Child(inboundSPI: spi, now: now, into: &output)
         }
         sweepIKEv2ChildLifetimes(now: now, into: &output)
+        sweepIKELifetimes(now: now, into: &output)
+    }
+
+    /// IKE SAs older than `ikeLifetime` since their keys were made: D(IKE) once; the SA and
+    /// its Child SAs go when the peer answers, or when it is found dead after the
+    /// retransmissions. The gateway does not rekey IKE SAs itself (see IKE/README.md).
+    private mutating func sweepIKELifetimes(now: MonotonicTime, into output: inout [GatewayOutput]) {
+        guard let lifetime = configuration.ikeLifetime else { return }
+        var expired: [IKESAIdentifier] = []
+        for (id, record) in ikeSAs where !record.expiryDeleteSent && !((now - record.keyed) < lifetime) {
+            expired.append(id)
+        }
+        for id in expired.sorted(by: { ($0.spiR, $0.spiI) < ($1.spiR, $1.spiI) }) {
+            ikeSAs[id]?.expiryDeleteSent = true
+            counters.count("ike.expired")
+            note(.ikeExpired(id))
+            perform(responder.delete(id, now: now), now: now, into: &output)
+        }
     }
 
     /// Soft limit passed (either direction: the outbound SA counts the bytes we send) and the
@@ -248,7 +270,7 @@ public struct GatewayCore {
                 let datagram = from.port == 500 ? bytes : markedIKEDatagram(bytes)
                 output.append(.udp(datagram, from: from, to: to))
             case .established(let info):
-                ikeSAs[info.id] = IKERecord(info: info, tunnelID: nextTunnelID, established: now)
+                ikeSAs[info.id] = IKERecord(info: info, tunnelID: nextTunnelID, established: now, keyed: now)
                 note(.ikeEstablished(info.id, peer: info.peer, identity: ShowNames.identity(info.peerIdentity), tunnelID: nextTunnelID))
                 nextTunnelID += 1
             case .installChildSA(let child, let ike):
@@ -265,9 +287,11 @@ public struct GatewayCore {
                     children[spi] = nil
                 }
             case .rekeyedIKESA(let old, let new):
-                var record = ikeSAs.removeValue(forKey: old) ?? IKERecord(info: new, tunnelID: nextTunnelID, established: now)
+                var record = ikeSAs.removeValue(forKey: old) ?? IKERecord(info: new, tunnelID: nextTunnelID, established: now, keyed: now)
                 if record.tunnelID == nextTunnelID { nextTunnelID += 1 }
                 record.info = new
+                record.keyed = now
+                record.expiryDeleteSent = false
                 ikeSAs[new.id] = record
                 note(.ikeRekeyed(old: old, new: new.id))
                 for spi in Array(children.keys) where children[spi]?.ike == old { children[spi]?.ike = new.id }
@@ -331,9 +355,10 @@ public struct GatewayCore {
                 localSPI: ShowNames.hex64(info.id.spiR), remoteSPI: ShowNames.hex64(info.id.spiI),
                 localID: ShowNames.identity(.ipv4(configuration.virtualIP.wireBytes)),
                 remoteID: ShowNames.identity(info.peerIdentity),
-                activeSeconds: (now - record.established).wholeSeconds, natDetected: info.udpEncapsulation,
+                activeSeconds: (now - record.keyed).wholeSeconds, natDetected: info.udpEncapsulation,
                 assignedAddress: info.virtualAddress.map { "\($0)" },
                 childSACount: children.values.filter { $0.ike == info.id }.count))
+            ikeRows[ikeRows.count - 1].lifetimeSeconds = configuration.ikeLifetime?.wholeSeconds
         }
         var ipsecRows: [IPsecSARow] = []
         for (spi, c) in children {

@@ -48,6 +48,9 @@ struct GatewayRunCommand: ParsableCommand {
     @Option(name: .customLong("esp-lifetime"), help: "Hard ESP SA lifetime in seconds.")
     var espLifetime: UInt64 = 3960
 
+    @Option(name: .customLong("ike-lifetime"), help: "IKEv2 SA lifetime in seconds (IOS default 86400; 0 = none): an IKE SA the peer has not rekeyed by then is deleted with an INFORMATIONAL DELETE.")
+    var ikeLifetime: UInt64 = 86_400
+
     @Option(name: .customLong("cookie-secret-file"), help: "Farm-wide IKE COOKIE secret (root-only file, ≥ 16 octets); default: random per process.")
     var cookieSecretFile: String?
 
@@ -90,6 +93,7 @@ struct GatewayRunCommand: ParsableCommand {
         config.addressPool = pool.flatMap(parsePrefix)
         config.forceUDPEncapsulation = forceNATT
         config.espLifetime.hardTime = .seconds(espLifetime)
+        config.ikeLifetime = ikeLifetime == 0 ? nil : .seconds(ikeLifetime)
         config.livenessInterval = dpd.map { .seconds($0) }
         let policies = ikev1Policy.compactMap(IKEv1GatewayOptions.parsePolicy)
         config.ikev1 = IKEv1GatewayOptions(policies: policies.isEmpty ? IKEv1GatewayOptions.defaultPolicies : policies,

@@ -1,6 +1,7 @@
 import CryptoOpenSSL
 import ESP
 @testable import Gateway
+import GatewayShow
 import IKE
 import IPsecCrypto
 import SLBWire
@@ -15,7 +16,8 @@ struct InMemoryLab {
     var gateway: GatewayCore
     var now = MonotonicTime.seconds(1000)
 
-    init(forceNATT: Bool = false, liveness: TimeSpan? = nil, espLifetime: ESPLifetime? = nil) {
+    init(forceNATT: Bool = false, liveness: TimeSpan? = nil, espLifetime: ESPLifetime? = nil,
+         ikeLifetime: TimeSpan? = GatewayConfiguration.defaultIKELifetime) {
         var table = PSKTable()
         table.defaultKey = Self.psk
         var config = GatewayConfiguration(virtualIP: Self.vip, preSharedKeys: table,
@@ -23,6 +25,7 @@ struct InMemoryLab {
         config.forceUDPEncapsulation = forceNATT
         config.livenessInterval = liveness
         if let espLifetime { config.espLifetime = espLifetime }
+        config.ikeLifetime = ikeLifetime
         gateway = GatewayCore(configuration: config, now: now)
     }
 
@@ -270,6 +273,42 @@ struct InMemoryLab {
         lab.gateway.handleTimers(now: lab.now, into: &outputs)
         #expect(outputs.isEmpty, "the new SA is young; the old one left no timer behind")
         #expect(lab.gateway.counters["esp.expired"] == 0)
+    }
+
+    /// `--ike-lifetime`: an IKE SA the peer did not rekey is deleted with D(IKE) (with its
+    /// Child SAs) once it is that old; a peer's rekey restarts the clock; show prints it.
+    @Test func ikeLifetimeDeletesAnUnrekeyedIKESA() throws {
+        var lab = InMemoryLab(ikeLifetime: .seconds(100))
+        var initiator = lab.initiator(IPv4Address(192, 0, 2, 18))
+        let start = lab.now
+        _ = lab.exchange(&initiator, initiator.start(now: lab.now))
+        lab.now = start + .seconds(60)
+        _ = lab.exchange(&initiator, initiator.rekeyIKESA(now: lab.now))
+        var outputs: [GatewayOutput] = []
+        lab.gateway.handleTimers(now: start + .seconds(159), into: &outputs)
+        #expect(outputs.isEmpty, "the rekey at 60 s restarted the lifetime")
+        let text = IKEv2SATable.render(lab.gateway.snapshot(now: start + .seconds(159)))
+        #expect(text.contains("Life/Active Time: 100/99 sec"), "\(text)")
+        lab.now = start + .seconds(160)
+        lab.gateway.handleTimers(now: lab.now, into: &outputs)
+        #expect(outputs.count == 1, "INFORMATIONAL D(IKE)")
+        #expect(lab.gateway.counters["ike.expired"] == 1)
+        lab.gateway.handleTimers(now: lab.now + .seconds(1), into: &outputs)
+        #expect(outputs.count == 1, "sent once")
+        _ = lab.deliver(outputs, to: &initiator)
+        #expect(!initiator.isEstablished)
+        #expect(lab.gateway.establishedIKESACount == 0 && lab.gateway.childSACount == 0)
+        #expect(lab.gateway.takeEvents().contains { if case .ikeExpired = $0 { true } else { false } })
+    }
+
+    @Test func noIKELifetimePrintsNone() throws {
+        var lab = InMemoryLab(ikeLifetime: nil)
+        var initiator = lab.initiator(IPv4Address(192, 0, 2, 19))
+        _ = lab.exchange(&initiator, initiator.start(now: lab.now))
+        var outputs: [GatewayOutput] = []
+        lab.gateway.handleTimers(now: lab.now + .seconds(1_000_000), into: &outputs)
+        #expect(lab.gateway.establishedIKESACount == 1)
+        #expect(IKEv2SATable.render(lab.gateway.snapshot(now: lab.now)).contains("Life/Active Time: none/0 sec"))
     }
 
     /// Hard lifetime reached (here soft = hard, so no rekey first): the pair goes and the
