@@ -71,7 +71,7 @@ struct GatewayRunCommand: ParsableCommand {
         guard espLifetime > 0 else { throw ValidationError("--esp-lifetime must be positive") }
         if let dpd { guard (1...86_400).contains(dpd) else { throw ValidationError("--dpd: 1…86400 seconds") } }
         for p in ikev1Policy where IKEv1GatewayOptions.parsePolicy(p) == nil {
-            throw ValidationError("--ikev1-policy: expected 'PRIORITY 3des|aes|aes128|aes192|aes256 md5|sha|sha256|sha384|sha512 2|5|14 [60…86400]', got '\(p)'")
+            throw ValidationError("--ikev1-policy: expected 'PRIORITY 3des|aes|aes128|aes192|aes256 md5|sha|sha256|sha384|sha512 2|5|14|19|20|31 [60…86400]', got '\(p)'")
         }
     }
 

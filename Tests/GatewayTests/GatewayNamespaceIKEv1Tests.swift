@@ -50,6 +50,33 @@ struct GatewayNamespaceIKEv1Tests {
               + "IKE ms (MM+QM) median \(report.results.compactMap(\.ikeMilliseconds).sorted()[25])")
     }
 
+    /// Elliptic-curve phase-1 groups (RFC 5903 ECP 256/384, Curve25519) and PFS with them,
+    /// against strongSwan 5.9.8's IKEv1: main mode, quick mode, pings, the group in show.
+    @Test("strongSwan IKEv1 with ECP/Curve25519 phase 1 (and PFS) connects and pings", arguments: [
+        (ike: "aes128-sha256-x25519", esp: "aes128-sha1-ecp256", group: 31),
+        (ike: "aes256-sha384-ecp384", esp: "aes128-sha1", group: 20),
+        (ike: "aes128-sha256-ecp256", esp: "aes128-sha1-x25519", group: 19),
+    ])
+    func strongSwanIKEv1EllipticCurves(ike: String, esp: String, group: Int) throws {
+        try #require(GatewayNamespaceTests.strongSwanMissing == nil)
+        let lab = try NamespaceLab()
+        defer { lab.tearDown() }
+        _ = try lab.startGateway()
+        let ss = try IKEv1StrongSwan.configure(directory: lab.dir + "/strongswan", local: "192.0.2.1", vip: NamespaceLab.vip,
+                                               service: "203.0.113.1", psk: "lab-psk-0123456789", proposals: ike, espProposals: esp)
+        try lab.start(in: lab.clientNS, ss.charonCommand, log: "charon.log")
+        try #require(ss.waitForVici(), "charon did not open its vici socket: \(lab.log("charon.log"))")
+        let load = lab.inNS(lab.clientNS, ss.swanctl(["--load-all", "--noprompt", "--file", ss.directory + "/swanctl.conf"]))
+        try #require(load.status == 0, "\(load.stdout) \(load.stderr)")
+        let initiate = lab.inNS(lab.clientNS, ss.swanctl(["--initiate", "--child", "t", "--timeout", "20"]), timeout: 30)
+        try #require(initiate.status == 0, "\(initiate.stdout) \(initiate.stderr) \(lab.log("gateway.log"))")
+        let ping = lab.inNS(lab.clientNS, ["ping", "-c", "3", "-W", "2", "-I", "192.0.2.1", "203.0.113.1"], timeout: 20)
+        #expect(ping.stdout.contains("3 received"), "\(ping.stdout)")
+        let row = try #require(try snapshot(lab).isakmpSAs.first)
+        #expect(row.suite?.contains("/group\(group)/") == true, "\(row.suite ?? "nil")")
+        #expect(row.state == "QM_IDLE")
+    }
+
     /// DPD is checked one direction per run: whichever side probes first resets the other's
     /// idle timer (any authenticated IKE message counts as heard, RFC 3706 §5.3), so with both
     /// at 1 s nearly only strongSwan's probes are sent (its timer starts at MM6, ours at QM3).

@@ -6,7 +6,7 @@ import Testing
 
 /// Quick mode ladders (RFC 2409 §5.5) and the ESP SAs they produce.
 struct QuickModeTests {
-    static let pfsGroups: [DHGroup?] = [nil, .modp1024, .modp1536, .modp2048]
+    static let pfsGroups: [DHGroup?] = [nil, .modp1024, .modp1536, .modp2048, .ecp256, .ecp384, .curve25519]
 
     @Test(arguments: pfsGroups)
     func quickModeInstallsMatchingSAs(pfs: DHGroup?) throws {
