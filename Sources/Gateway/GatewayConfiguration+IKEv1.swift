@@ -11,7 +11,7 @@ public struct IKEv1GatewayOptions: Sendable {
     /// Answer IKEv1 at all; when false every version-1 datagram is dropped and counted.
     public var enabled: Bool
 
-    public init(policies: [ISAKMPPolicy] = Self.defaultPolicies, quickMode: QuickModePolicy = .seeds, enabled: Bool = true) {
+    public init(policies: [ISAKMPPolicy] = Self.defaultPolicies, quickMode: QuickModePolicy = Self.defaultQuickMode, enabled: Bool = true) {
         self.policies = policies
         self.quickMode = quickMode
         self.enabled = enabled
@@ -28,6 +28,12 @@ public struct IKEv1GatewayOptions: Sendable {
         ISAKMPPolicy(priority: 13, encryption: .aesCBC, keyLength: 32, hash: .sha512, group: .modp2048),
         ISAKMPPolicy(priority: 14, encryption: .aesCBC, keyLength: 16, hash: .sha256, group: .modp1024),
     ] + ISAKMPPolicy.ellipticCurvePolicies
+
+    /// The seeds' transform sets, then AES-128/SHA-256 (what strongSwan 5.9 offers by default
+    /// in IKEv1 besides AES-GCM, which IKEv1 quick mode here does not negotiate) and
+    /// AES-256/SHA-1. IOS defaults: 3600 s, 4 608 000 KB.
+    public static let defaultQuickMode = QuickModePolicy(
+        transformSets: QuickModePolicy.seeds.transformSets + [.espAES128SHA256, .espAES256SHA])
 
     /// `policy PRIORITY ENC HASH GROUP [LIFETIME]`, e.g. `10 aes256 sha256 14 86400`
     /// (ENC: 3des, aes, aes128, aes192, aes256; HASH: md5, sha, sha1, sha256, sha384, sha512;

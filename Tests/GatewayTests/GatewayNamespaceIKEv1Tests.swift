@@ -52,10 +52,13 @@ struct GatewayNamespaceIKEv1Tests {
 
     /// Elliptic-curve phase-1 groups (RFC 5903 ECP 256/384, Curve25519) and PFS with them,
     /// against strongSwan 5.9.8's IKEv1: main mode, quick mode, pings, the group in show.
-    @Test("strongSwan IKEv1 with ECP/Curve25519 phase 1 (and PFS) connects and pings", arguments: [
+    /// "default" is strongSwan's own default offer (AES-128/SHA-256/Curve25519 in phase 1,
+    /// AES-GCM or AES-128/SHA-256 in quick mode).
+    @Test("strongSwan IKEv1 with ECP/Curve25519 phase 1 (and PFS), and with its default proposals, connects and pings", arguments: [
         (ike: "aes128-sha256-x25519", esp: "aes128-sha1-ecp256", group: 31),
         (ike: "aes256-sha384-ecp384", esp: "aes128-sha1", group: 20),
         (ike: "aes128-sha256-ecp256", esp: "aes128-sha1-x25519", group: 19),
+        (ike: "default", esp: "default", group: 31),
     ])
     func strongSwanIKEv1EllipticCurves(ike: String, esp: String, group: Int) throws {
         try #require(GatewayNamespaceTests.strongSwanMissing == nil)

@@ -35,9 +35,10 @@ struct QuickModeTests {
         #expect(lab.responder.childSAs(of: try #require(lab.initiator.info).cookies).count == 1)
     }
 
-    @Test(arguments: [IPsecTransformSet.esp3desMD5, .esp3desSHA, .espAES128SHA, .espAES256SHA256])
+    @Test(arguments: [IPsecTransformSet.esp3desMD5, .esp3desSHA, .espAES128SHA, .espAES256SHA256, .espAES128SHA256, .espAES256SHA])
     func eachTransformSetGivesAWorkingESPPair(set: IPsecTransformSet) throws {
-        var lab = Ladder(initiator: initiatorConfiguration(quickMode: QuickModePolicy(transformSets: [set])))
+        var lab = Ladder(initiator: initiatorConfiguration(quickMode: QuickModePolicy(transformSets: [set])),
+                         responder: responderConfiguration(quickMode: QuickModePolicy(transformSets: [set])))
         lab.mainMode()
         lab.quickMode()
         let client = try #require(lab.initiatorActions.installed.first)

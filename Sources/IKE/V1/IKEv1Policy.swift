@@ -139,6 +139,11 @@ public struct IPsecTransformSet: Hashable, Sendable {
     public static let espAES128SHA = IPsecTransformSet(name: "AES128_SHA", encryption: .aesCBC, keyLength: 16, integrity: .hmacSHA1_96)
     public static let espAES256SHA256 = IPsecTransformSet(name: "AES256_SHA256", encryption: .aesCBC, keyLength: 32, integrity: .hmacSHA256_128)
 
+    /// Beyond the seeds: `esp-aes esp-sha256-hmac` (the non-AEAD half of strongSwan 5.9's
+    /// default ESP offer in IKEv1: AES-128/HMAC-SHA2-256-128) and `esp-aes 256 esp-sha-hmac`.
+    public static let espAES128SHA256 = IPsecTransformSet(name: "AES128_SHA256", encryption: .aesCBC, keyLength: 16, integrity: .hmacSHA256_128)
+    public static let espAES256SHA = IPsecTransformSet(name: "AES256_SHA", encryption: .aesCBC, keyLength: 32, integrity: .hmacSHA1_96)
+
     static func authCode(_ i: IntegrityAlgorithm) -> UInt64? {
         switch i {
         case .hmacMD5_96: Phase2Attribute.authHMACMD5
