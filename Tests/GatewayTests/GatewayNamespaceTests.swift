@@ -303,6 +303,39 @@ struct GatewayNamespaceTests {
 
     func dropCount(_ snap: GatewaySnapshot, _ name: String) -> UInt64 { snap.drops.first { $0.name == name }?.count ?? 0 }
 
+    struct HeldReport: Decodable {
+        var tunnels: Int
+        var upAtEnd: Int
+        var results: [DPDClientResult]
+    }
+
+    /// RFC 3948 §2.3: a held `--natt` tunnel idle on UDP 4500 for `--natt-keepalive` seconds
+    /// sends the one-octet NAT-keepalive; the gateway drops and counts each one and the
+    /// tunnel keeps working. A raw-ESP tunnel sends none.
+    @Test(arguments: [true, false])
+    func heldNATTTunnelsSendKeepalivesWhenIdle(natt: Bool) throws {
+        let lab = try NamespaceLab()
+        defer { lab.tearDown() }
+        _ = try lab.startGateway()
+        let r = lab.inNS(lab.clientNS, [NamespaceLab.slbPath, "client", "--gateway", NamespaceLab.vip,
+                                        "--source", NamespaceLab.clientBase, "--count", "2", "--psk-file", lab.pskPath,
+                                        "--hold", "5", "--dpd", "30", "--ping-interval", "2000", "--natt-keepalive", "1", "--json"]
+                                       + (natt ? ["--natt"] : []), timeout: 30)
+        let report = try #require(try? JSONDecoder().decode(HeldReport.self, from: Data(r.stdout.utf8)), "\(r.stdout) \(r.stderr)")
+        #expect(report.upAtEnd == 2)
+        #expect(report.results.allSatisfy { $0.pingsSent >= 2 && $0.pingsAnswered == $0.pingsSent }, "\(report.results)")
+        let sent = report.results.map { $0.natKeepalivesSent ?? 0 }
+        let counted = dropCount(try snapshot(lab), "natt.keepalive")
+        if natt {
+            // Pings at 0, 2, 4 s: the 4500 socket is idle for 1 s after each, so about one
+            // keepalive between pings; never one right after a ping.
+            #expect(sent.allSatisfy { (2...4).contains($0) }, "\(sent)")
+            #expect(counted == UInt64(sent.reduce(0, +)), "the gateway counted \(counted) of \(sent)")
+        } else {
+            #expect(sent == [0, 0] && counted == 0)
+        }
+    }
+
     /// strongSwan rekeys its IKE SA (every ~6 s) and its Child SA (every ~4 s) itself; the
     /// gateway follows both (new SPIs, old ones deleted) and the tunnel keeps answering.
     @Test(.enabled(if: strongSwanMissing == nil, Comment(rawValue: strongSwanMissing ?? "")))
