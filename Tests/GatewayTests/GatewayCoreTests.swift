@@ -275,6 +275,27 @@ struct InMemoryLab {
         #expect(lab.gateway.counters["esp.expired"] == 0)
     }
 
+    /// A client that restarted (new IKE SA with INITIAL_CONTACT, same identity and address)
+    /// replaces its stale tunnel: one IKE SA and one ESP pair remain, and the old inbound
+    /// SPI no longer decrypts.
+    @Test func reconnectWithInitialContactReplacesTheStaleTunnel() throws {
+        var lab = InMemoryLab()
+        let client = IPv4Address(192, 0, 2, 20)
+        var first = lab.initiator(client)
+        _ = lab.exchange(&first, first.start(now: lab.now))
+        let stale = try #require(first.childSAs.first)
+        lab.now = lab.now + .seconds(5)
+        var second = lab.initiator(client)
+        _ = lab.exchange(&second, second.start(now: lab.now))
+        let fresh = try #require(second.childSAs.first)
+        #expect(lab.gateway.establishedIKESACount == 1)
+        #expect(lab.gateway.inboundSPIs == [fresh.outboundSPI])
+        #expect(try lab.ping(through: fresh, from: client))
+        #expect(try !lab.ping(through: stale, from: client))
+        let snapshot = lab.gateway.snapshot(now: lab.now)
+        #expect(snapshot.ikeSAs.map(\.tunnelID) == [2])
+    }
+
     /// `--ike-lifetime`: an IKE SA the peer did not rekey is deleted with D(IKE) (with its
     /// Child SAs) once it is that old; a peer's rekey restarts the clock; show prints it.
     @Test func ikeLifetimeDeletesAnUnrekeyedIKESA() throws {

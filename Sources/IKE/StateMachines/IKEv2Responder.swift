@@ -81,10 +81,13 @@ public struct IKEv2Responder {
                 return [.dropped(.unknownSPI)]
             }
             let wasHalfOpen = sa.isHalfOpen
+            let others = sas
             let result = sa.receive(datagram, message, from: from, to: to, now: now, context: context,
-                                    configuration: configuration, pool: &pool)
+                                    configuration: configuration, pool: &pool,
+                                    staleOwners: { identity, address in Self.staleSAs(in: others, identity: identity, address: address).map(\.key) })
             actions = result.actions
             absorb(result, sa: sa, wasHalfOpen: wasHalfOpen)
+            if result.initialContact, let info = sas[h.spiR]?.establishedInfo { actions += dropSuperseded(by: info) }
             if result.closed, !h.isResponse, closedAnswers.count < configuration.maximumHalfOpen,
                case .send(let bytes, _, let local)? = result.actions.first(where: { if case .send = $0 { true } else { false } }) {
                 closedAnswers[h.spiR] = ClosedAnswer(request: datagram, response: bytes, from: local,
@@ -243,6 +246,35 @@ public struct IKEv2Responder {
             pool?.release(owner: sa.id.spiR)
         } else {
             sas[sa.id.spiR] = sa
+        }
+    }
+
+    /// §2.4 INITIAL_CONTACT: the peer has no other IKE SA with us, so older SAs with the same
+    /// authenticated identity *from the same address* are stale (a client that restarted or
+    /// came back after a failover): removed locally, without a DELETE the peer could not read,
+    /// with their Child SAs and pool leases. The address is part of the match (as IKEv1 does)
+    /// so several clients behind one NAT sharing a group identity do not evict each other.
+    private mutating func dropSuperseded(by info: IKESAInfo) -> [IKEAction] {
+        let stale = Self.staleSAs(in: sas.filter { $0.key != info.id.spiR }, identity: info.peerIdentity, address: info.peer.address)
+        var actions: [IKEAction] = []
+        for (key, other) in stale.sorted(by: { $0.key < $1.key }) {
+            for c in other.children {
+                actions.append(.deleteChildSA(inboundSPI: c.inboundSPI, outboundSPI: c.outboundSPI, ike: other.id))
+                usedSPIs.remove(c.inboundSPI)
+            }
+            actions.append(.deleteIKESA(other.id))
+            sas[key] = nil
+            pool?.release(owner: key)
+            initIndex[InitKey(peer: other.initPeer, spiI: other.id.spiI)] = nil
+        }
+        return actions
+    }
+
+    private static func staleSAs(in sas: [UInt64: ResponderSA], identity: IdentificationPayload,
+                                 address: IPv4Address) -> [UInt64: ResponderSA] {
+        sas.filter { _, other in
+            guard let o = other.establishedInfo else { return false }
+            return o.peerIdentity == identity && o.peer.address == address
         }
     }
 
