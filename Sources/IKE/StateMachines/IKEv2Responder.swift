@@ -232,7 +232,12 @@ public struct IKEv2Responder {
     private mutating func absorb(_ result: ResponderSA.Result, sa: ResponderSA, wasHalfOpen: Bool) {
         for spi in result.newSPIs { usedSPIs.insert(spi) }
         for a in result.actions {
-            if case .deleteChildSA(let inbound, _, _) = a { usedSPIs.remove(inbound) }
+            switch a {
+            // A Child SA made by the answer to our own CREATE_CHILD_SA (its SPI is not in newSPIs).
+            case .installChildSA(let c, _): usedSPIs.insert(c.inboundSPI)
+            case .deleteChildSA(let inbound, _, _): usedSPIs.remove(inbound)
+            default: break
+            }
         }
         if wasHalfOpen && (!sa.isHalfOpen || result.closed) { halfOpenCount -= 1 }
         // The index outlives the half-open phase, so a late duplicate IKE_SA_INIT for an
@@ -332,15 +337,12 @@ public struct IKEv2Responder {
     /// deletes the old one. A collision with the peer's own rekey (§2.8.1) leaves one
     /// redundant Child SA, which strongSwan deletes by the nonce rule; ours expires.
     public mutating func rekeyChildSA(_ id: IKESAIdentifier, inboundSPI: UInt32, now: MonotonicTime) -> [IKEAction] {
-        var newSPI: UInt32?
-        let actions = perform(on: id, now: now) { core, ctx in
+        // The new SPI is reserved when the answer installs the pair (absorb), so a refused
+        // rekey leaves nothing behind.
+        perform(on: id, now: now) { core, ctx in
             guard core.children.contains(where: { $0.inboundSPI == inboundSPI }) else { return [] }
-            let (actions, spi) = core.startCreateChildSA(rekeying: inboundSPI, pfs: nil, tsi: [], tsr: [], now: now, context: ctx)
-            newSPI = spi
-            return actions
+            return core.startCreateChildSA(rekeying: inboundSPI, pfs: nil, tsi: [], tsr: [], now: now, context: ctx).0
         }
-        if let newSPI { usedSPIs.insert(newSPI) }
-        return actions
     }
 
     private mutating func perform(on id: IKESAIdentifier, now: MonotonicTime,
