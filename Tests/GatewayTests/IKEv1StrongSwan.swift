@@ -12,7 +12,8 @@ struct IKEv1StrongSwan {
 
     static func configure(directory: String, local: String, vip: String, service: String, psk: String,
                           dpdDelay: Int = 30, proposals: String = "aes128-sha1-modp2048, 3des-sha1-modp1024",
-                          espProposals: String = "aes128-sha1, 3des-md5") throws -> IKEv1StrongSwan {
+                          espProposals: String = "aes128-sha1, 3des-md5",
+                          ikeRekey: [String] = ["rekey_time = 4h"], childRekey: [String] = ["rekey_time = 1h"]) throws -> IKEv1StrongSwan {
         try FileManager.default.createDirectory(atPath: directory + "/run", withIntermediateDirectories: true)
         try """
             charon {
@@ -48,7 +49,7 @@ struct IKEv1StrongSwan {
                 remote_addrs = \(vip)
                 proposals = \(proposals)
                 dpd_delay = \(dpdDelay)s
-                rekey_time = 4h
+                \(ikeRekey.joined(separator: "\n    "))
                 local {
                   auth = psk
                   id = \(local)
@@ -61,7 +62,7 @@ struct IKEv1StrongSwan {
                   t {
                     remote_ts = \(service)/32
                     esp_proposals = \(espProposals)
-                    rekey_time = 1h
+                    \(childRekey.joined(separator: "\n        "))
                     dpd_action = clear
                   }
                 }

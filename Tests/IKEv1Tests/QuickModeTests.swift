@@ -257,4 +257,59 @@ struct QuickModeTests {
         #expect(lab.initiatorActions.deletedISAKMP == [.deletedByPeer])
         #expect(lab.responder.count == 0)
     }
+
+    /// The peer rekeyed phase 1 (a second main mode, no INITIAL-CONTACT) and, as strongSwan
+    /// and IOS do, keeps using the ESP SAs made under the first. When the first ISAKMP SA
+    /// expires, its ESP SAs move to the new one instead of being deleted (RFC 2409: phase 2
+    /// is independent of phase 1); they end at their own lifetime, with a DELETE sent under
+    /// the new SA.
+    @Test func phase1ExpiryHandsTheESPSAsToThePeersNewISAKMPSA() throws {
+        var policy = ISAKMPPolicy.seedPolicies[0]
+        policy.lifetime = .seconds(600)
+        var lab = Ladder(initiator: initiatorConfiguration(policy: policy))
+        lab.mainMode()
+        lab.quickMode()
+        let first = try #require(lab.responderActions.established.first).cookies
+        let child = try #require(lab.responderActions.installed.first).child
+        var rekey = initiatorConfiguration(policy: policy)
+        rekey.sendInitialContact = false
+        let oldInitiator = lab.initiator
+        lab.initiator = IKEv1Initiator(configuration: rekey, crypto: openSSL)
+        lab.now = lab.now + .seconds(300)
+        lab.mainMode()
+        let second = try #require(lab.responderActions.established.last).cookies
+        #expect(second != first && lab.responder.establishedCount == 2, "no INITIAL-CONTACT: the first SA stays")
+
+        lab.now = lab.now + .seconds(300)
+        let expiry = lab.responder.handleTimers(now: lab.now)
+        let moved = expiry.compactMap { if case .childSAsMoved(let spis, let from, let to, _) = $0 { (spis, from, to) } else { nil } }
+        #expect(moved.count == 1 && moved.first?.0 == [child.inboundSPI] && moved.first?.1 == first && moved.first?.2 == second)
+        #expect(expiry.deletedChildren.isEmpty, "the ESP SA is not deleted with its ISAKMP SA")
+        #expect(expiry.deletedISAKMP == [.expired])
+        #expect(lab.responder.establishedCount == 1)
+        #expect(lab.responder.childSAs(of: second).map(\.child.inboundSPI) == [child.inboundSPI])
+        #expect(lab.responder.childSAs(of: second).first?.isakmp == second)
+        _ = oldInitiator
+
+        // Its own (quick mode) lifetime, 3600 s from QM: deleted through the new SA.
+        lab.now = lab.now + .seconds(3000)
+        let later = lab.responder.handleTimers(now: lab.now)
+        #expect(later.deletedChildren.map(\.0) == [child.inboundSPI])
+        #expect(later.compactMap { if case .deleteChildSA(_, _, let c, _) = $0 { c } else { nil } } == [second])
+        #expect(later.contains { if case .send = $0 { true } else { false } }, "a DELETE goes to the peer")
+    }
+
+    /// Without a newer SA of the same peer, phase-1 expiry still deletes everything (the peer
+    /// has to start over anyway).
+    @Test func phase1ExpiryWithoutASuccessorDeletesTheESPSAs() throws {
+        var policy = ISAKMPPolicy.seedPolicies[0]
+        policy.lifetime = .seconds(600)
+        var lab = Ladder(initiator: initiatorConfiguration(policy: policy))
+        lab.mainMode()
+        lab.quickMode()
+        lab.now = lab.now + .seconds(600)
+        let expiry = lab.responder.handleTimers(now: lab.now)
+        #expect(expiry.deletedChildren.count == 1 && expiry.deletedISAKMP == [.expired])
+        #expect(!expiry.contains { if case .childSAsMoved = $0 { true } else { false } })
+    }
 }
