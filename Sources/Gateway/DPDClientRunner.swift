@@ -34,6 +34,10 @@ public struct DPDClientConfiguration: Sendable {
     /// IOS retries 5 times 2 s apart, shorter here so a farm failover is seen within seconds).
     public var ikev1RetryInterval: TimeSpan
     public var ikev1Retries: Int
+    /// NAT-keepalive (RFC 3948 §2.3): a UDP-encapsulated tunnel that has sent nothing on
+    /// 4500 for this long sends the one octet 0xFF, so a NAT (or a stateful SLB/firewall)
+    /// in front keeps the client's mapping. strongSwan's `keep_alive` default, 20 s; nil = off.
+    public var natKeepalive: TimeSpan?
 
     public init(base: ClientConfiguration, hold: TimeSpan, dpdDelay: TimeSpan) {
         self.base = base
@@ -45,6 +49,7 @@ public struct DPDClientConfiguration: Sendable {
         self.ikev1 = nil
         self.ikev1RetryInterval = .seconds(1)
         self.ikev1Retries = 3
+        self.natKeepalive = .seconds(20)
     }
 
     /// The IKEv1 machine's DPD policy: on demand only (never periodic, and the runner never
@@ -89,6 +94,8 @@ public struct DPDClientResult: Codable, Sendable, Equatable {
     public var upAtEnd: Bool
     /// The latest Child SA's framing: ESP in UDP 4500 (RFC 3948) or raw ESP.
     public var udpEncapsulation: Bool?
+    /// NAT-keepalives sent (UDP-encapsulated tunnels only).
+    public var natKeepalivesSent: Int?
     public var failures: [String]
 }
 
@@ -112,6 +119,8 @@ public final class DPDClientRunner: @unchecked Sendable {
         var outbound: OutboundSA?
         var child: ChildSA?
         var lastInbound: MonotonicTime
+        /// Last datagram sent from the 4500 socket (IKE or ESP): the keepalive's idle clock.
+        var lastSent4500 = MonotonicTime.zero
         var livenessPending = false
         var nextPing: MonotonicTime
         var sequence: UInt16 = 0
@@ -222,6 +231,10 @@ public final class DPDClientRunner: @unchecked Sendable {
                     sendPing(tunnel: i, now: now)
                     tunnels[i].nextPing = now + configuration.pingInterval
                 }
+                if let keepalive = configuration.natKeepalive, tunnels[i].phase == .up,
+                   tunnels[i].child?.udpEncapsulation == true, now - tunnels[i].lastSent4500 >= keepalive {
+                    sendNATKeepalive(tunnel: i, now: now)
+                }
             }
         }
         for i in tunnels.indices { tunnels[i].result.upAtEnd = tunnels[i].phase == .up }
@@ -281,6 +294,7 @@ public final class DPDClientRunner: @unchecked Sendable {
                     tunnels[i].sockets.ike500.send(bytes, to: to.address, port: to.port)
                 } else {
                     tunnels[i].sockets.ike4500.send(markedIKEDatagram(bytes), to: to.address, port: to.port)
+                    tunnels[i].lastSent4500 = now
                 }
             case .schedule(let at):
                 tunnels[i].wakeup = at
@@ -349,9 +363,19 @@ public final class DPDClientRunner: @unchecked Sendable {
         tunnels[i].outbound = outbound
         if child.udpEncapsulation {
             tunnels[i].sockets.ike4500.send(esp, to: configuration.base.gateway, port: tunnels[i].initiator.peerPort ?? 4500)
+            tunnels[i].lastSent4500 = now
         } else {
             tunnels[i].sockets.esp.send(esp, to: configuration.base.gateway, port: 0)
         }
+    }
+
+    /// RFC 3948 §2.3: one octet 0xFF to the peer's NAT-T port; the gateway drops and counts it
+    /// (`natt.keepalive`).
+    private func sendNATKeepalive(tunnel i: Int, now: MonotonicTime) {
+        tunnels[i].sockets.ike4500.send(FrameBuilder.natKeepalive, to: configuration.base.gateway,
+                                        port: tunnels[i].initiator.peerPort ?? 4500)
+        tunnels[i].lastSent4500 = now
+        tunnels[i].result.natKeepalivesSent = (tunnels[i].result.natKeepalivesSent ?? 0) + 1
     }
 
     private func receiveESP(_ packet: [UInt8], tunnel i: Int, now: MonotonicTime) {

@@ -11,7 +11,7 @@ public struct IKEv1GatewayOptions: Sendable {
     /// Answer IKEv1 at all; when false every version-1 datagram is dropped and counted.
     public var enabled: Bool
 
-    public init(policies: [ISAKMPPolicy] = Self.defaultPolicies, quickMode: QuickModePolicy = .seeds, enabled: Bool = true) {
+    public init(policies: [ISAKMPPolicy] = Self.defaultPolicies, quickMode: QuickModePolicy = Self.defaultQuickMode, enabled: Bool = true) {
         self.policies = policies
         self.quickMode = quickMode
         self.enabled = enabled
@@ -19,19 +19,25 @@ public struct IKEv1GatewayOptions: Sendable {
 
     /// The seeds' policies (3DES/AES, MD5/SHA-1/SHA-256, groups 2, 5, 14: seed 002 Example
     /// 6-14, seed 004 `crypto isakmp policy`), then what strongSwan 5.9 offers by default in
-    /// IKEv1 that we implement (AES-CBC 128/256 with SHA-256/384/512 over MODP 2048; its
-    /// ECP/Curve25519 and larger MODP groups are not implemented for IKEv1 phase 1).
+    /// IKEv1 that we implement (AES-CBC 128/256 with SHA-256/384/512 over MODP 2048, then
+    /// Curve25519 and ECP 256/384; MODP ≥ 3072 is not implemented).
     public static let defaultPolicies: [ISAKMPPolicy] = ISAKMPPolicy.seedPolicies + [
         ISAKMPPolicy(priority: 10, encryption: .aesCBC, keyLength: 16, hash: .sha256, group: .modp2048),
         ISAKMPPolicy(priority: 11, encryption: .aesCBC, keyLength: 16, hash: .sha1, group: .modp2048),
         ISAKMPPolicy(priority: 12, encryption: .aesCBC, keyLength: 32, hash: .sha384, group: .modp2048),
         ISAKMPPolicy(priority: 13, encryption: .aesCBC, keyLength: 32, hash: .sha512, group: .modp2048),
         ISAKMPPolicy(priority: 14, encryption: .aesCBC, keyLength: 16, hash: .sha256, group: .modp1024),
-    ]
+    ] + ISAKMPPolicy.ellipticCurvePolicies
+
+    /// The seeds' transform sets, then AES-128/SHA-256 (what strongSwan 5.9 offers by default
+    /// in IKEv1 besides AES-GCM, which IKEv1 quick mode here does not negotiate) and
+    /// AES-256/SHA-1. IOS defaults: 3600 s, 4 608 000 KB.
+    public static let defaultQuickMode = QuickModePolicy(
+        transformSets: QuickModePolicy.seeds.transformSets + [.espAES128SHA256, .espAES256SHA])
 
     /// `policy PRIORITY ENC HASH GROUP [LIFETIME]`, e.g. `10 aes256 sha256 14 86400`
     /// (ENC: 3des, aes, aes128, aes192, aes256; HASH: md5, sha, sha1, sha256, sha384, sha512;
-    /// GROUP: 2, 5, 14). nil when a word is not understood.
+    /// GROUP: 2, 5, 14, 19, 20, 31). nil when a word is not understood.
     public static func parsePolicy(_ text: String) -> ISAKMPPolicy? {
         let w = text.split(whereSeparator: { $0 == " " || $0 == "," }).map { $0.lowercased() }
         guard w.count == 4 || w.count == 5, let priority = Int(w[0]), priority > 0 else { return nil }
@@ -57,6 +63,9 @@ public struct IKEv1GatewayOptions: Sendable {
         case "2": group = .modp1024
         case "5": group = .modp1536
         case "14": group = .modp2048
+        case "19": group = .ecp256
+        case "20": group = .ecp384
+        case "31": group = .curve25519
         default: return nil
         }
         var lifetime = TimeSpan.seconds(86400)

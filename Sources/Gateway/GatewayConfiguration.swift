@@ -24,10 +24,16 @@ public struct GatewayConfiguration: Sendable {
     /// empty INFORMATIONAL; an unanswered one (after the retransmissions) deletes the SA.
     /// nil = never (IOS and strongSwan responders default to no DPD; clients usually run it).
     public var livenessInterval: TimeSpan?
+    /// IKE SA lifetime (IOS `crypto ikev2 profile` `lifetime`, default 86 400 s): an IKE SA
+    /// the peer has not rekeyed (or re-authenticated) within it is deleted with an
+    /// INFORMATIONAL D(IKE), so a client that vanished without DPD does not hold a slot
+    /// forever and a client that never rekeys is told to start over. nil = no limit.
+    public var ikeLifetime: TimeSpan?
     /// IKEv1 (`crypto isakmp policy`, transform sets): see GatewayConfiguration+IKEv1.swift.
     public var ikev1: IKEv1GatewayOptions
 
     public static let defaultESPLifetime = ESPLifetime(hardBytes: 4_608_000 * 1024, hardTime: .seconds(3960))
+    public static let defaultIKELifetime = TimeSpan.seconds(86_400)
     public static let defaultInsideAddress = IPv4Address(203, 0, 113, 1)
 
     public init(virtualIP: IPv4Address, preSharedKeys: PSKTable, cookieSecret: CookieJar.Secret) {
@@ -40,7 +46,19 @@ public struct GatewayConfiguration: Sendable {
         self.espLifetime = Self.defaultESPLifetime
         self.cookieSecret = cookieSecret
         self.livenessInterval = nil
+        self.ikeLifetime = Self.defaultIKELifetime
         self.ikev1 = IKEv1GatewayOptions()
+    }
+
+    /// IKEv2 Child SAs' ESP lifetime: `espLifetime`, with soft limits (unless set) at 15/16
+    /// of the hard ones, where the gateway starts its own rekey. With the default 3960 s that
+    /// is 3712.5 s: after strongSwan's default rekey (54–60 min), so a peer rekeying on its own
+    /// schedule never collides with us (§2.8.1), and 248 s before the hard limit.
+    public var ikev2ChildLifetime: ESPLifetime {
+        var l = espLifetime
+        if l.softTime == nil, let hard = l.hardTime { l.softTime = TimeSpan(nanoseconds: hard.nanoseconds - hard.nanoseconds / 16) }
+        if l.softBytes == nil, let hard = l.hardBytes { l.softBytes = hard - hard / 16 }
+        return l
     }
 
     /// Every address the gateway binds its sockets to (the VIP first).

@@ -97,6 +97,15 @@ extension GatewayCore {
                 children[inboundSPI] = nil
                 note(.ikev1("IPsec SA deleted", ["isakmp.cookies": "\(cookies)", "esp.spi_in": Self.hex(inboundSPI),
                                                  "esp.spi_out": Self.hex(outboundSPI), "reason": reason.rawValue]))
+            case .childSAsMoved(let spis, let from, let to, let connectionID):
+                counters.count("ikev1.childSAsMoved")
+                for spi in spis {
+                    children[spi]?.isakmp = to
+                    children[spi]?.ike = IKESAIdentifier(spiI: to.initiator, spiR: to.responder)
+                    children[spi]?.isakmpConnectionID = connectionID
+                }
+                note(.ikev1("IPsec SAs moved to the peer's new ISAKMP SA", ["isakmp.cookies": "\(to)", "isakmp.old_cookies": "\(from)",
+                                                                           "esp.count": "\(spis.count)"]))
             case .deleteISAKMPSA(let cookies, let reason):
                 counters.count("ikev1.deleted.\(reason.rawValue)")
                 v1.established[cookies] = nil

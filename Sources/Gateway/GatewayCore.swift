@@ -32,6 +32,10 @@ public struct GatewayCore {
         var info: IKESAInfo
         var tunnelID: Int
         var established: MonotonicTime
+        /// When the current IKE SA's keys were made (IKE_AUTH, or the last rekey): its age
+        /// counts against `ikeLifetime`.
+        var keyed: MonotonicTime
+        var expiryDeleteSent = false
     }
 
     struct ChildRecord {
@@ -50,6 +54,8 @@ public struct GatewayCore {
         /// Set for ESP SAs negotiated by IKEv1 quick mode (`ike` then holds the cookies).
         var isakmp: ISAKMPCookies? = nil
         var isakmpConnectionID: Int? = nil
+        /// The gateway sent CREATE_CHILD_SA to rekey this IKEv2 Child SA (soft lifetime).
+        var rekeyStarted = false
     }
 
     public init(configuration: GatewayConfiguration, crypto: OpenSSLCryptoProvider = OpenSSLCryptoProvider(), now: MonotonicTime) {
@@ -195,11 +201,62 @@ public struct GatewayCore {
                 expireIKEv1Child(inboundSPI: spi, now: now, into: &output)
                 continue
             }
-            // Hard lifetime passed without a rekey from the peer (RFC 4301 §4.4.2.1).
-            children[spi] = nil
-            counters.count("esp.expired")
-            note(.childExpired(inboundSPI: spi))
+            expireIKEv2Child(inboundSPI: spi, now: now, into: &output)
         }
+        sweepIKEv2ChildLifetimes(now: now, into: &output)
+        sweepIKELifetimes(now: now, into: &output)
+    }
+
+    /// IKE SAs older than `ikeLifetime` since their keys were made: D(IKE) once; the SA and
+    /// its Child SAs go when the peer answers, or when it is found dead after the
+    /// retransmissions. The gateway does not rekey IKE SAs itself (see IKE/README.md).
+    private mutating func sweepIKELifetimes(now: MonotonicTime, into output: inout [GatewayOutput]) {
+        guard let lifetime = configuration.ikeLifetime else { return }
+        var expired: [IKESAIdentifier] = []
+        for (id, record) in ikeSAs where !record.expiryDeleteSent && !((now - record.keyed) < lifetime) {
+            expired.append(id)
+        }
+        for id in expired.sorted(by: { ($0.spiR, $0.spiI) < ($1.spiR, $1.spiI) }) {
+            ikeSAs[id]?.expiryDeleteSent = true
+            counters.count("ike.expired")
+            note(.ikeExpired(id))
+            perform(responder.delete(id, now: now), now: now, into: &output)
+        }
+    }
+
+    /// Soft limit passed (either direction: the outbound SA counts the bytes we send) and the
+    /// peer has not rekeyed: the gateway rekeys (RFC 4301 §4.4.2.1, RFC 7296 §2.8). An
+    /// outbound SA past its hard byte limit ends the pair like an expired inbound one.
+    private mutating func sweepIKEv2ChildLifetimes(now: MonotonicTime, into output: inout [GatewayOutput]) {
+        var rekey: [(UInt32, IKESAIdentifier)] = []
+        var expired: [UInt32] = []
+        for (spi, c) in children where c.isakmp == nil {
+            guard let sa = inbound[spi] else { continue }
+            switch max(sa.lifetimeState(now: now), c.outbound.lifetimeState(now: now)) {
+            case .valid: continue
+            case .rekeyDue: if !c.rekeyStarted { rekey.append((spi, c.ike)) }
+            case .expired: expired.append(spi)
+            }
+        }
+        for spi in expired.sorted() { expireIKEv2Child(inboundSPI: spi, now: now, into: &output) }
+        for (spi, ike) in rekey.sorted(by: { $0.0 < $1.0 }) where children[spi] != nil {
+            children[spi]?.rekeyStarted = true
+            counters.count("esp.rekeyStarted")
+            note(.childRekeyStarted(inboundSPI: spi))
+            perform(responder.rekeyChildSA(ike, inboundSPI: spi, now: now), now: now, into: &output)
+        }
+    }
+
+    /// Hard lifetime passed without a completed rekey (RFC 4301 §4.4.2.1): the pair goes and
+    /// the peer is told with an INFORMATIONAL D(ESP) (§1.4.1), so it negotiates a new Child
+    /// SA instead of sending into an SA that no longer exists. A peer that never answers
+    /// loses its IKE SA after the retransmissions (dead peer).
+    private mutating func expireIKEv2Child(inboundSPI spi: UInt32, now: MonotonicTime, into output: inout [GatewayOutput]) {
+        inbound.remove(spi: spi)
+        guard let c = children.removeValue(forKey: spi) else { return }
+        counters.count("esp.expired")
+        note(.childExpired(inboundSPI: spi))
+        perform(responder.deleteChildSA(c.ike, inboundSPI: spi, now: now), now: now, into: &output)
     }
 
     // MARK: IKE actions
@@ -213,15 +270,15 @@ public struct GatewayCore {
                 let datagram = from.port == 500 ? bytes : markedIKEDatagram(bytes)
                 output.append(.udp(datagram, from: from, to: to))
             case .established(let info):
-                ikeSAs[info.id] = IKERecord(info: info, tunnelID: nextTunnelID, established: now)
+                ikeSAs[info.id] = IKERecord(info: info, tunnelID: nextTunnelID, established: now, keyed: now)
                 note(.ikeEstablished(info.id, peer: info.peer, identity: ShowNames.identity(info.peerIdentity), tunnelID: nextTunnelID))
                 nextTunnelID += 1
             case .installChildSA(let child, let ike):
                 install(child, ike: ike, now: now)
             case .deleteChildSA(let inboundSPI, _, _):
                 inbound.remove(spi: inboundSPI)
-                children[inboundSPI] = nil
-                note(.childDeleted(inboundSPI: inboundSPI))
+                // Already gone when the gateway expired it and this is the peer's answer.
+                if children.removeValue(forKey: inboundSPI) != nil { note(.childDeleted(inboundSPI: inboundSPI)) }
             case .deleteIKESA(let id):
                 ikeSAs[id] = nil
                 note(.ikeDeleted(id))
@@ -230,9 +287,11 @@ public struct GatewayCore {
                     children[spi] = nil
                 }
             case .rekeyedIKESA(let old, let new):
-                var record = ikeSAs.removeValue(forKey: old) ?? IKERecord(info: new, tunnelID: nextTunnelID, established: now)
+                var record = ikeSAs.removeValue(forKey: old) ?? IKERecord(info: new, tunnelID: nextTunnelID, established: now, keyed: now)
                 if record.tunnelID == nextTunnelID { nextTunnelID += 1 }
                 record.info = new
+                record.keyed = now
+                record.expiryDeleteSent = false
                 ikeSAs[new.id] = record
                 note(.ikeRekeyed(old: old, new: new.id))
                 for spi in Array(children.keys) where children[spi]?.ike == old { children[spi]?.ike = new.id }
@@ -258,10 +317,10 @@ public struct GatewayCore {
                                              integrity: child.suite.integrity)
             let inboundSA = try InboundSA(spi: child.inboundSPI, transform: transform,
                                           keyMaterial: child.inboundKeys.encryption + child.inboundKeys.integrity,
-                                          lifetime: configuration.espLifetime, now: now)
+                                          lifetime: configuration.ikev2ChildLifetime, now: now)
             let outboundSA = try OutboundSA(spi: child.outboundSPI, transform: transform,
                                             keyMaterial: child.outboundKeys.encryption + child.outboundKeys.integrity,
-                                            lifetime: configuration.espLifetime, now: now)
+                                            lifetime: configuration.ikev2ChildLifetime, now: now)
             do {
                 try inbound.insert(inboundSA)
             } catch {
@@ -296,9 +355,10 @@ public struct GatewayCore {
                 localSPI: ShowNames.hex64(info.id.spiR), remoteSPI: ShowNames.hex64(info.id.spiI),
                 localID: ShowNames.identity(.ipv4(configuration.virtualIP.wireBytes)),
                 remoteID: ShowNames.identity(info.peerIdentity),
-                activeSeconds: (now - record.established).wholeSeconds, natDetected: info.udpEncapsulation,
+                activeSeconds: (now - record.keyed).wholeSeconds, natDetected: info.udpEncapsulation,
                 assignedAddress: info.virtualAddress.map { "\($0)" },
                 childSACount: children.values.filter { $0.ike == info.id }.count))
+            ikeRows[ikeRows.count - 1].lifetimeSeconds = configuration.ikeLifetime?.wholeSeconds
         }
         var ipsecRows: [IPsecSARow] = []
         for (spi, c) in children {

@@ -31,6 +31,10 @@ public enum GatewayEvent: Equatable, Sendable {
     case childInstalled(inboundSPI: UInt32, outboundSPI: UInt32, udpEncapsulation: Bool, ike: IKESAIdentifier)
     case childDeleted(inboundSPI: UInt32)
     case childExpired(inboundSPI: UInt32)
+    /// The gateway started a CREATE_CHILD_SA rekey at the soft lifetime.
+    case childRekeyStarted(inboundSPI: UInt32)
+    /// The IKE SA reached `ikeLifetime` without a rekey; D(IKE) sent.
+    case ikeExpired(IKESAIdentifier)
     case ikeFailed(String)
     /// IKEv1 (GatewayCore+IKEv1.swift).
     case ikev1Event(IKEv1LogEvent)

@@ -165,7 +165,11 @@ public final class GatewayServer: @unchecked Sendable {
         case .childDeleted(let i):
             logger.info("Child SA deleted", metadata: ["esp.spi_in": hex(i)])
         case .childExpired(let i):
-            logger.notice("Child SA hard lifetime expired", metadata: ["esp.spi_in": hex(i)])
+            logger.notice("Child SA hard lifetime expired, DELETE sent", metadata: ["esp.spi_in": hex(i)])
+        case .ikeExpired(let id):
+            logger.notice("IKE SA lifetime expired, DELETE sent", metadata: spis(id))
+        case .childRekeyStarted(let i):
+            logger.info("Child SA soft lifetime reached, rekeying", metadata: ["esp.spi_in": hex(i)])
         case .ikeFailed(let reason):
             logger.notice("IKE SA failed", metadata: ["ike.failure": "\(reason)"])
         case .ikev1Event(let e):

@@ -138,7 +138,7 @@ enum HeldTunnelInitiator {
             case .peerAlive: out.append(.alive)
             case .dropped: out.append(.dropped)
             // `.peerDead` is followed by `.deleteISAKMPSA(reason: .peerDead)`.
-            case .natDetected, .peerDead: break
+            case .natDetected, .peerDead, .childSAsMoved: break
             }
         }
         return out

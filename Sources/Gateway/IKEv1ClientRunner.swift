@@ -221,7 +221,7 @@ public final class IKEv1ClientRunner: @unchecked Sendable {
                     tunnels[i].result.failure = "\(f)"
                 }
                 tunnels[i].phase = .done
-            case .natDetected, .peerDead, .dropped:
+            case .natDetected, .peerDead, .dropped, .childSAsMoved:
                 break
             }
         }

@@ -56,6 +56,8 @@ public struct IKESARow: Hashable, Sendable, Codable {
     public var natDetected: Bool
     public var assignedAddress: String?
     public var childSACount: Int
+    /// The gateway's IKE SA lifetime (`--ike-lifetime`), enforced with a DELETE; nil = none.
+    public var lifetimeSeconds: UInt64? = nil
 
     public init(tunnelID: Int, localAddress: String, localPort: UInt16, remoteAddress: String, remotePort: UInt16,
                 encryption: String, keySize: Int, prf: String, hash: String, dhGroup: Int, localSPI: String,

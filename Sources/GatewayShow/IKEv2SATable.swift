@@ -1,8 +1,8 @@
 /// `show crypto ikev2 sa [detail]` in the IOS 15 layout: a fixed-width header, one row per
 /// IKE SA with its algorithms and times on the indented lines below. Fields IOS prints that
 /// this gateway has no notion of (fvrf/ivrf, CE id, message-ID windows) print IOS's neutral
-/// values ("none/none") or are left out; the IKE SA has no lifetime of its own here (peers
-/// rekey it), so "Life" prints "none" rather than a number nothing enforces.
+/// values ("none/none") or are left out. "Life" is the gateway's IKE SA lifetime (the SA is
+/// deleted when Active reaches it unless the peer rekeyed it first), "none" when there is none.
 public enum IKEv2SATable {
     public static func render(_ snapshot: GatewaySnapshot, detail: Bool = false) -> String {
         var out = " IPv4 Crypto IKEv2  SA \n\n"
@@ -15,7 +15,7 @@ public enum IKEv2SATable {
             out += "READY  \n"
             out += "      Encr: \(sa.encryption), keysize: \(sa.keySize), PRF: \(sa.prf), Hash: \(sa.hash), "
             out += "DH Grp:\(sa.dhGroup), Auth sign: PSK, Auth verify: PSK\n"
-            out += "      Life/Active Time: none/\(sa.activeSeconds) sec\n"
+            out += "      Life/Active Time: \(sa.lifetimeSeconds.map(String.init) ?? "none")/\(sa.activeSeconds) sec\n"
             if detail {
                 out += "      Status Description: Negotiation done\n"
                 out += "      Local spi: \(sa.localSPI)       Remote spi: \(sa.remoteSPI)\n"

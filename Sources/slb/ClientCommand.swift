@@ -59,6 +59,9 @@ struct ClientCommand: ParsableCommand {
     @Option(name: .customLong("ping-interval"), help: "With --hold: milliseconds between pings through each tunnel.")
     var pingInterval: UInt64 = 200
 
+    @Option(name: .customLong("natt-keepalive"), help: "With --hold: seconds without sending on UDP 4500 before a NAT-keepalive (RFC 3948 §2.3) on UDP-encapsulated tunnels; 0 = off.")
+    var natKeepalive: UInt64 = 20
+
     @Option(help: "IKE version: v2 (default) or v1 (main mode PSK + quick mode).")
     var ike: String = "v2"
 

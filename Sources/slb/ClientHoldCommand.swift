@@ -19,6 +19,8 @@ extension ClientCommand {
         }
         var config = DPDClientConfiguration(base: base, hold: .seconds(hold), dpdDelay: .seconds(dpd))
         config.pingInterval = .milliseconds(pingInterval)
+        guard natKeepalive <= 3600 else { throw ValidationError("--natt-keepalive 0…3600 s") }
+        config.natKeepalive = natKeepalive == 0 ? nil : .seconds(natKeepalive)
         config.ikev1 = ikev1
         let runner: DPDClientRunner
         do {

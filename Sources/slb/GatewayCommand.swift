@@ -48,6 +48,9 @@ struct GatewayRunCommand: ParsableCommand {
     @Option(name: .customLong("esp-lifetime"), help: "Hard ESP SA lifetime in seconds.")
     var espLifetime: UInt64 = 3960
 
+    @Option(name: .customLong("ike-lifetime"), help: "IKEv2 SA lifetime in seconds (IOS default 86400; 0 = none): an IKE SA the peer has not rekeyed by then is deleted with an INFORMATIONAL DELETE.")
+    var ikeLifetime: UInt64 = 86_400
+
     @Option(name: .customLong("cookie-secret-file"), help: "Farm-wide IKE COOKIE secret (root-only file, ≥ 16 octets); default: random per process.")
     var cookieSecretFile: String?
 
@@ -68,7 +71,7 @@ struct GatewayRunCommand: ParsableCommand {
         guard espLifetime > 0 else { throw ValidationError("--esp-lifetime must be positive") }
         if let dpd { guard (1...86_400).contains(dpd) else { throw ValidationError("--dpd: 1…86400 seconds") } }
         for p in ikev1Policy where IKEv1GatewayOptions.parsePolicy(p) == nil {
-            throw ValidationError("--ikev1-policy: expected 'PRIORITY 3des|aes|aes128|aes192|aes256 md5|sha|sha256|sha384|sha512 2|5|14 [60…86400]', got '\(p)'")
+            throw ValidationError("--ikev1-policy: expected 'PRIORITY 3des|aes|aes128|aes192|aes256 md5|sha|sha256|sha384|sha512 2|5|14|19|20|31 [60…86400]', got '\(p)'")
         }
     }
 
@@ -90,6 +93,7 @@ struct GatewayRunCommand: ParsableCommand {
         config.addressPool = pool.flatMap(parsePrefix)
         config.forceUDPEncapsulation = forceNATT
         config.espLifetime.hardTime = .seconds(espLifetime)
+        config.ikeLifetime = ikeLifetime == 0 ? nil : .seconds(ikeLifetime)
         config.livenessInterval = dpd.map { .seconds($0) }
         let policies = ikev1Policy.compactMap(IKEv1GatewayOptions.parsePolicy)
         config.ikev1 = IKEv1GatewayOptions(policies: policies.isEmpty ? IKEv1GatewayOptions.defaultPolicies : policies,

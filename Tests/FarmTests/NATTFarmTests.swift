@@ -68,13 +68,16 @@ extension FarmNamespaceTests {
             #expect(v1.established == Self.v1.count && v1.pingOK == Self.v1.count, "\(v1.results.filter { !$0.pingOK }.prefix(4))")
             #expect(v1.results.allSatisfy { $0.udpEncapsulation == true }, "\(v1.results.map(\.udpEncapsulation))")
 
-            // Held IKEv2 (--hold): no DELETE at the end, so the SAs stay for inspection.
-            let heldRun = client(Self.held, ["--hold", "4", "--dpd", "2", "--ping-interval", "200"], timeout: 40)
+            // Held IKEv2 (--hold): no DELETE at the end, so the SAs stay for inspection. Pings
+            // 1.5 s apart leave the 4500 socket idle long enough for NAT-keepalives (RFC 3948
+            // §2.3, every 1 s of idleness), which the SLB must forward on the client's NAT-T
+            // connection to its real.
+            let heldRun = client(Self.held, ["--hold", "5", "--dpd", "3", "--ping-interval", "1500", "--natt-keepalive", "1"], timeout: 40)
             let held = try #require(try? JSONDecoder().decode(HeldReport.self, from: Data(heldRun.stdout.utf8)),
                                     "slb client --hold --natt exit \(heldRun.status): \(heldRun.stdout.prefix(2000)) \(heldRun.stderr.prefix(2000))")
             #expect(held.upAtEnd == Self.held.count)
-            #expect(held.results.allSatisfy { $0.udpEncapsulation == true && $0.pingsAnswered >= 5 && $0.deadPeers == 0 },
-                    "\(held.results)")
+            #expect(held.results.allSatisfy { $0.udpEncapsulation == true && $0.pingsAnswered >= 3 && $0.deadPeers == 0
+                                               && ($0.natKeepalivesSent ?? 0) >= 1 }, "\(held.results)")
 
             // The SLB: each client has an ISAKMP and a NAT-T row (ESP rides in UDP 4500, so no
             // ESP row), both on one real — the sticky group at work.
@@ -108,6 +111,10 @@ extension FarmNamespaceTests {
                 #expect(snapshot.isakmpSAs.allSatisfy { $0.natDetected && $0.remotePort == 4500 && $0.localPort == 4500 }, "gw\(n)")
                 #expect(Set(snapshot.ipsecSAs.map(\.remoteAddress)) == assigned, "gw\(n)")
                 #expect(snapshot.ipsecSAs.allSatisfy { $0.remoteUDPPort == 4500 && $0.packetsDecrypted >= 3 }, "gw\(n)")
+                let keepalivesSent = held.results.filter { assigned.contains($0.source) }.map { $0.natKeepalivesSent ?? 0 }.reduce(0, +)
+                let keepalivesCounted = snapshot.drops.first { $0.name == "natt.keepalive" }?.count ?? 0
+                #expect(keepalivesCounted == UInt64(keepalivesSent),
+                        "gw\(n) counted \(keepalivesCounted) NAT-keepalives, its held clients sent \(keepalivesSent)")
                 echoReplies += snapshot.ipsecSAs.map(\.echoRepliesSent).reduce(0, +)
             }
             // The operator's own command on one gateway: `show crypto ikev2 sa --json`.

@@ -361,12 +361,15 @@ struct IKEv1InMemoryLab {
         ("10 aes256 sha256 14", ISAKMPPolicy(priority: 10, encryption: .aesCBC, keyLength: 32, hash: .sha256, group: .modp2048)),
         ("1 3des md5 2 3600", ISAKMPPolicy(priority: 1, encryption: .tripleDESCBC, keyLength: 24, hash: .md5, group: .modp1024,
                                            lifetime: .seconds(3600))),
+        ("15 aes sha256 31", ISAKMPPolicy(priority: 15, encryption: .aesCBC, keyLength: 16, hash: .sha256, group: .curve25519)),
+        ("16 aes128 sha256 19", ISAKMPPolicy(priority: 16, encryption: .aesCBC, keyLength: 16, hash: .sha256, group: .ecp256)),
+        ("17 aes256 sha384 20", ISAKMPPolicy(priority: 17, encryption: .aesCBC, keyLength: 32, hash: .sha384, group: .ecp384)),
     ])
     func policyOptionParses(_ text: String, _ expected: ISAKMPPolicy) {
         #expect(IKEv1GatewayOptions.parsePolicy(text) == expected)
     }
 
-    @Test(arguments: ["10 des sha 2", "10 aes sha 19", "0 aes sha 2", "10 aes sha 2 10", "aes sha 2"])
+    @Test(arguments: ["10 des sha 2", "10 aes sha 21", "10 aes sha 24", "0 aes sha 2", "10 aes sha 2 10", "aes sha 2"])
     func badPolicyOptionsAreRejected(_ text: String) {
         #expect(IKEv1GatewayOptions.parsePolicy(text) == nil)
     }

@@ -1,6 +1,7 @@
 import CryptoOpenSSL
 import ESP
 @testable import Gateway
+import GatewayShow
 import IKE
 import IPsecCrypto
 import SLBWire
@@ -15,13 +16,16 @@ struct InMemoryLab {
     var gateway: GatewayCore
     var now = MonotonicTime.seconds(1000)
 
-    init(forceNATT: Bool = false, liveness: TimeSpan? = nil) {
+    init(forceNATT: Bool = false, liveness: TimeSpan? = nil, espLifetime: ESPLifetime? = nil,
+         ikeLifetime: TimeSpan? = GatewayConfiguration.defaultIKELifetime) {
         var table = PSKTable()
         table.defaultKey = Self.psk
         var config = GatewayConfiguration(virtualIP: Self.vip, preSharedKeys: table,
                                           cookieSecret: CookieJar.Secret(version: 1, key: [UInt8](repeating: 7, count: 32)))
         config.forceUDPEncapsulation = forceNATT
         config.livenessInterval = liveness
+        if let espLifetime { config.espLifetime = espLifetime }
+        config.ikeLifetime = ikeLifetime
         gateway = GatewayCore(configuration: config, now: now)
     }
 
@@ -56,6 +60,32 @@ struct InMemoryLab {
             pending = next
         }
         return seen
+    }
+
+    /// Hands the gateway's own requests (timer-driven) to the initiator and carries the
+    /// rest of the conversation.
+    mutating func deliver(_ outputs: [GatewayOutput], to initiator: inout IKEv2Initiator) -> [IKEAction] {
+        var seen: [IKEAction] = []
+        for o in outputs {
+            guard case .udp(let datagram, let src, _) = o else { continue }
+            let ike = src.port == 500 ? datagram : Array(datagram.dropFirst(4))
+            seen += exchange(&initiator, initiator.receive(ike, from: src, now: now))
+        }
+        return seen
+    }
+
+    /// One echo request through `child` (the initiator's view); true if the gateway answered.
+    mutating func ping(through child: ChildSA, from client: IPv4Address) throws -> Bool {
+        let transform = try ESPTransform(encryption: child.suite.encryption, keyLength: child.suite.keyLength, integrity: child.suite.integrity)
+        var out = try OutboundSA(spi: child.outboundSPI, transform: transform,
+                                 keyMaterial: child.outboundKeys.encryption + child.outboundKeys.integrity, now: now)
+        var inb = try InboundSA(spi: child.inboundSPI, transform: transform,
+                                keyMaterial: child.inboundKeys.encryption + child.inboundKeys.integrity, now: now)
+        let esp = try out.seal(InnerTrafficTests.echo(from: client, to: Self.inside), now: now, crypto: crypto)
+        var outputs: [GatewayOutput] = []
+        gateway.receiveRawESP(esp, from: client, now: now, into: &outputs)
+        guard case .rawESP(let reply, _, _)? = outputs.first else { return false }
+        return (try? inb.open(reply, now: now, crypto: crypto)) != nil
     }
 }
 
@@ -208,17 +238,123 @@ struct InMemoryLab {
         #expect(lab.gateway.counters["esp.truncated"] == 1 && lab.gateway.counters["esp.icvMismatch"] == 1)
     }
 
-    @Test func hardLifetimeRemovesTheSA() throws {
+    @Test func defaultChildLifetimeRekeysAfterStrongSwansDefaultRekey() {
+        let l = InMemoryLab().gateway.configuration.ikev2ChildLifetime
+        #expect(l.hardTime == .seconds(3960) && l.softTime == .milliseconds(3_712_500))
+        #expect(l.hardBytes == 4_608_000 * 1024 && l.softBytes == 4_320_000 * 1024)
+    }
+
+    /// Soft lifetime (15/16 of the hard one) without a rekey from the peer: the gateway
+    /// sends CREATE_CHILD_SA {N(REKEY_SA)…}, installs the new pair, deletes the old one,
+    /// and the tunnel keeps answering on the new SAs.
+    @Test func softLifetimeMakesTheGatewayRekey() throws {
+        var lab = InMemoryLab(espLifetime: ESPLifetime(hardTime: .seconds(160)))
+        let client = IPv4Address(192, 0, 2, 17)
+        var initiator = lab.initiator(client)
+        _ = lab.exchange(&initiator, initiator.start(now: lab.now))
+        let first = try #require(initiator.childSAs.first)
+        let start = lab.now
+        var outputs: [GatewayOutput] = []
+        lab.gateway.handleTimers(now: start + .seconds(149), into: &outputs)
+        #expect(outputs.isEmpty)
+        lab.now = start + .seconds(150)
+        lab.gateway.handleTimers(now: lab.now, into: &outputs)
+        #expect(outputs.count == 1, "one CREATE_CHILD_SA request")
+        #expect(lab.gateway.counters["esp.rekeyStarted"] == 1)
+        #expect(lab.gateway.takeEvents().contains(.childRekeyStarted(inboundSPI: first.outboundSPI)))
+        _ = lab.deliver(outputs, to: &initiator)
+        let second = try #require(initiator.childSAs.first)
+        #expect(initiator.childSAs.count == 1 && second.inboundSPI != first.inboundSPI)
+        #expect(lab.gateway.inboundSPIs == [second.outboundSPI])
+        #expect(try lab.ping(through: second, from: client))
+        #expect(try !lab.ping(through: first, from: client), "the old SA is gone")
+        outputs = []
+        lab.now = start + .seconds(200)
+        lab.gateway.handleTimers(now: lab.now, into: &outputs)
+        #expect(outputs.isEmpty, "the new SA is young; the old one left no timer behind")
+        #expect(lab.gateway.counters["esp.expired"] == 0)
+    }
+
+    /// A client that restarted (new IKE SA with INITIAL_CONTACT, same identity and address)
+    /// replaces its stale tunnel: one IKE SA and one ESP pair remain, and the old inbound
+    /// SPI no longer decrypts.
+    @Test func reconnectWithInitialContactReplacesTheStaleTunnel() throws {
         var lab = InMemoryLab()
+        let client = IPv4Address(192, 0, 2, 20)
+        var first = lab.initiator(client)
+        _ = lab.exchange(&first, first.start(now: lab.now))
+        let stale = try #require(first.childSAs.first)
+        lab.now = lab.now + .seconds(5)
+        var second = lab.initiator(client)
+        _ = lab.exchange(&second, second.start(now: lab.now))
+        let fresh = try #require(second.childSAs.first)
+        #expect(lab.gateway.establishedIKESACount == 1)
+        #expect(lab.gateway.inboundSPIs == [fresh.outboundSPI])
+        #expect(try lab.ping(through: fresh, from: client))
+        #expect(try !lab.ping(through: stale, from: client))
+        let snapshot = lab.gateway.snapshot(now: lab.now)
+        #expect(snapshot.ikeSAs.map(\.tunnelID) == [2])
+    }
+
+    /// `--ike-lifetime`: an IKE SA the peer did not rekey is deleted with D(IKE) (with its
+    /// Child SAs) once it is that old; a peer's rekey restarts the clock; show prints it.
+    @Test func ikeLifetimeDeletesAnUnrekeyedIKESA() throws {
+        var lab = InMemoryLab(ikeLifetime: .seconds(100))
+        var initiator = lab.initiator(IPv4Address(192, 0, 2, 18))
+        let start = lab.now
+        _ = lab.exchange(&initiator, initiator.start(now: lab.now))
+        lab.now = start + .seconds(60)
+        _ = lab.exchange(&initiator, initiator.rekeyIKESA(now: lab.now))
+        var outputs: [GatewayOutput] = []
+        lab.gateway.handleTimers(now: start + .seconds(159), into: &outputs)
+        #expect(outputs.isEmpty, "the rekey at 60 s restarted the lifetime")
+        let text = IKEv2SATable.render(lab.gateway.snapshot(now: start + .seconds(159)))
+        #expect(text.contains("Life/Active Time: 100/99 sec"), "\(text)")
+        lab.now = start + .seconds(160)
+        lab.gateway.handleTimers(now: lab.now, into: &outputs)
+        #expect(outputs.count == 1, "INFORMATIONAL D(IKE)")
+        #expect(lab.gateway.counters["ike.expired"] == 1)
+        lab.gateway.handleTimers(now: lab.now + .seconds(1), into: &outputs)
+        #expect(outputs.count == 1, "sent once")
+        _ = lab.deliver(outputs, to: &initiator)
+        #expect(!initiator.isEstablished)
+        #expect(lab.gateway.establishedIKESACount == 0 && lab.gateway.childSACount == 0)
+        #expect(lab.gateway.takeEvents().contains { if case .ikeExpired = $0 { true } else { false } })
+    }
+
+    @Test func noIKELifetimePrintsNone() throws {
+        var lab = InMemoryLab(ikeLifetime: nil)
+        var initiator = lab.initiator(IPv4Address(192, 0, 2, 19))
+        _ = lab.exchange(&initiator, initiator.start(now: lab.now))
+        var outputs: [GatewayOutput] = []
+        lab.gateway.handleTimers(now: lab.now + .seconds(1_000_000), into: &outputs)
+        #expect(lab.gateway.establishedIKESACount == 1)
+        #expect(IKEv2SATable.render(lab.gateway.snapshot(now: lab.now)).contains("Life/Active Time: none/0 sec"))
+    }
+
+    /// Hard lifetime reached (here soft = hard, so no rekey first): the pair goes and the
+    /// peer gets an INFORMATIONAL D(ESP), so it does not keep sending into nothing; the IKE
+    /// SA stays.
+    @Test func hardLifetimeDeletesTheSAAndTellsThePeer() throws {
+        var lab = InMemoryLab(espLifetime: ESPLifetime(softTime: .seconds(3960), hardTime: .seconds(3960)))
         var initiator = lab.initiator(IPv4Address(192, 0, 2, 14))
         _ = lab.exchange(&initiator, initiator.start(now: lab.now))
-        #expect(lab.gateway.childSACount == 1)
+        let child = try #require(initiator.childSAs.first)
+        _ = lab.gateway.takeEvents()
         var outputs: [GatewayOutput] = []
         lab.gateway.handleTimers(now: lab.now + .seconds(3959), into: &outputs)
-        #expect(lab.gateway.childSACount == 1)
-        lab.gateway.handleTimers(now: lab.now + .seconds(3961), into: &outputs)
+        #expect(lab.gateway.childSACount == 1 && outputs.isEmpty)
+        lab.now = lab.now + .seconds(3961)
+        lab.gateway.handleTimers(now: lab.now, into: &outputs)
         #expect(lab.gateway.childSACount == 0)
         #expect(lab.gateway.counters["esp.expired"] == 1)
+        #expect(outputs.count == 1, "INFORMATIONAL D(ESP)")
+        let seen = lab.deliver(outputs, to: &initiator)
+        let deleted = seen.compactMap { if case .deleteChildSA(let i, _, _) = $0 { i } else { nil } }
+        #expect(deleted == [child.inboundSPI], "the client removed its half")
+        #expect(initiator.childSAs.isEmpty && initiator.isEstablished)
+        #expect(lab.gateway.establishedIKESACount == 1)
+        #expect(lab.gateway.takeEvents() == [.childExpired(inboundSPI: child.outboundSPI)], "one event, not a second 'deleted'")
     }
 
     /// CREATE_CHILD_SA rekeys from the client: the gateway installs the new Child SA, drops

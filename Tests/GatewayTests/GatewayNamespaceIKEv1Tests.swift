@@ -50,6 +50,74 @@ struct GatewayNamespaceIKEv1Tests {
               + "IKE ms (MM+QM) median \(report.results.compactMap(\.ikeMilliseconds).sorted()[25])")
     }
 
+    /// Elliptic-curve phase-1 groups (RFC 5903 ECP 256/384, Curve25519) and PFS with them,
+    /// against strongSwan 5.9.8's IKEv1: main mode, quick mode, pings, the group in show.
+    /// "default" is strongSwan's own default offer (AES-128/SHA-256/Curve25519 in phase 1,
+    /// AES-GCM or AES-128/SHA-256 in quick mode).
+    @Test("strongSwan IKEv1 with ECP/Curve25519 phase 1 (and PFS), and with its default proposals, connects and pings", arguments: [
+        (ike: "aes128-sha256-x25519", esp: "aes128-sha1-ecp256", group: 31),
+        (ike: "aes256-sha384-ecp384", esp: "aes128-sha1", group: 20),
+        (ike: "aes128-sha256-ecp256", esp: "aes128-sha1-x25519", group: 19),
+        (ike: "default", esp: "default", group: 31),
+    ])
+    func strongSwanIKEv1EllipticCurves(ike: String, esp: String, group: Int) throws {
+        try #require(GatewayNamespaceTests.strongSwanMissing == nil)
+        let lab = try NamespaceLab()
+        defer { lab.tearDown() }
+        _ = try lab.startGateway()
+        let ss = try IKEv1StrongSwan.configure(directory: lab.dir + "/strongswan", local: "192.0.2.1", vip: NamespaceLab.vip,
+                                               service: "203.0.113.1", psk: "lab-psk-0123456789", proposals: ike, espProposals: esp)
+        try lab.start(in: lab.clientNS, ss.charonCommand, log: "charon.log")
+        try #require(ss.waitForVici(), "charon did not open its vici socket: \(lab.log("charon.log"))")
+        let load = lab.inNS(lab.clientNS, ss.swanctl(["--load-all", "--noprompt", "--file", ss.directory + "/swanctl.conf"]))
+        try #require(load.status == 0, "\(load.stdout) \(load.stderr)")
+        let initiate = lab.inNS(lab.clientNS, ss.swanctl(["--initiate", "--child", "t", "--timeout", "20"]), timeout: 30)
+        try #require(initiate.status == 0, "\(initiate.stdout) \(initiate.stderr) \(lab.log("gateway.log"))")
+        let ping = lab.inNS(lab.clientNS, ["ping", "-c", "3", "-W", "2", "-I", "192.0.2.1", "203.0.113.1"], timeout: 20)
+        #expect(ping.stdout.contains("3 received"), "\(ping.stdout)")
+        let row = try #require(try snapshot(lab).isakmpSAs.first)
+        #expect(row.suite?.contains("/group\(group)/") == true, "\(row.suite ?? "nil")")
+        #expect(row.state == "QM_IDLE")
+    }
+
+    /// strongSwan rekeys phase 1 (a new main mode at ~9 s, its IPsec SAs moved under it, the
+    /// old ISAKMP SA left to expire at 12 s) and phase 2 (a new quick mode, the old pair kept
+    /// until it expires). With "long" ESP SAs (rekey 20 s) the pair made under the first ISAKMP
+    /// SA is still in use when that SA expires on the gateway: it must move to the new one, not
+    /// be deleted (which cut the tunnel before). The tunnel keeps answering either way, and the
+    /// gateway ends holding the pair strongSwan uses.
+    @Test(arguments: [(childRekey: "4s", childLife: "8s"), (childRekey: "20s", childLife: "30s")])
+    func strongSwanIKEv1RekeysKeepTheTunnelPinging(childRekey: String, childLife: String) throws {
+        try #require(GatewayNamespaceTests.strongSwanMissing == nil)
+        let lab = try NamespaceLab()
+        defer { lab.tearDown() }
+        _ = try lab.startGateway()
+        let ss = try IKEv1StrongSwan.configure(directory: lab.dir + "/strongswan", local: "192.0.2.1", vip: NamespaceLab.vip,
+                                               service: "203.0.113.1", psk: "lab-psk-0123456789",
+                                               ikeRekey: ["rekey_time = 9s", "over_time = 3s", "rand_time = 1s"],
+                                               childRekey: ["rekey_time = \(childRekey)", "life_time = \(childLife)", "rand_time = 1s"])
+        try lab.start(in: lab.clientNS, ss.charonCommand, log: "charon.log")
+        try #require(ss.waitForVici(), "charon did not open its vici socket: \(lab.log("charon.log"))")
+        let load = lab.inNS(lab.clientNS, ss.swanctl(["--load-all", "--noprompt", "--file", ss.directory + "/swanctl.conf"]))
+        try #require(load.status == 0, "\(load.stdout) \(load.stderr)")
+        let initiate = lab.inNS(lab.clientNS, ss.swanctl(["--initiate", "--child", "t", "--timeout", "20"]), timeout: 30)
+        try #require(initiate.status == 0, "\(initiate.stdout) \(initiate.stderr) \(lab.log("gateway.log"))")
+        let firstCookies = try #require(try snapshot(lab).isakmpSAs.first?.responderCookie)
+        let ping = lab.inNS(lab.clientNS, ["ping", "-c", "16", "-i", "1", "-W", "2", "-I", "192.0.2.1", "203.0.113.1"], timeout: 40)
+        #expect(ping.stdout.contains("16 received"), "\(ping.stdout) \(lab.log("gateway.log").suffix(3000))")
+        let after = try snapshot(lab)
+        let listing = lab.inNS(lab.clientNS, ss.swanctl(["--list-sas"])).stdout
+        // The INSTALLED child is listed last ("in  SPI, ..." / "out SPI, ...").
+        let installed = try #require(listing.components(separatedBy: "INSTALLED").last.flatMap { ss.spis($0) }, "\(listing)")
+        #expect(after.ipsecSAs.contains { $0.inboundSPI == installed.outbound && $0.outboundSPI == installed.inbound },
+                "the gateway holds the pair strongSwan uses: \(listing)")
+        #expect(!after.isakmpSAs.contains { $0.responderCookie == firstCookies }, "the first ISAKMP SA expired")
+        #expect(after.isakmpSAs.count == 1 && after.isakmpSAs.first?.state == "QM_IDLE")
+        #expect(after.ipsecSAs.count <= 4, "old pairs end at their lifetime, not piling up: \(after.ipsecSAs.count)")
+        #expect(after.ipsecSAs.allSatisfy { $0.tunnelID == after.isakmpSAs.first?.connectionID },
+                "every pair belongs to the live ISAKMP SA")
+    }
+
     /// DPD is checked one direction per run: whichever side probes first resets the other's
     /// idle timer (any authenticated IKE message counts as heard, RFC 3706 §5.3), so with both
     /// at 1 s nearly only strongSwan's probes are sent (its timer starts at MM6, ours at QM3).

@@ -195,11 +195,10 @@ struct GatewayNamespaceTests {
         return nil
     }()
 
-    @Test(.enabled(if: strongSwanMissing == nil, Comment(rawValue: strongSwanMissing ?? "")))
-    func strongSwanConnectsPingsAndSPIsMatch() throws {
-        let lab = try NamespaceLab()
-        defer { lab.tearDown() }
-        _ = try lab.startGateway()
+    /// charon in the client namespace (testbed.md: own STRONGSWAN_CONF, own vici socket,
+    /// private /run) with connection `v2`, child `t`, initiated; returns the swanctl prefix.
+    /// `ikeExtra`/`childExtra`: further swanctl.conf lines for the connection and the child.
+    func startStrongSwan(_ lab: NamespaceLab, ikeExtra: [String] = [], childExtra: [String] = []) throws -> (env: [String], vici: String) {
         let ss = lab.dir + "/strongswan"
         try FileManager.default.createDirectory(atPath: ss + "/run", withIntermediateDirectories: true)
         let vici = "unix://\(ss)/charon.vici"
@@ -228,6 +227,7 @@ struct GatewayNamespaceTests {
                 remote_addrs = \(NamespaceLab.vip)
                 proposals = aes128-sha256-x25519, aes256gcm16-prfsha256-modp2048
                 mobike = no
+                \(ikeExtra.joined(separator: "\n    "))
                 local {
                   auth = psk
                   id = client1.example
@@ -240,6 +240,7 @@ struct GatewayNamespaceTests {
                   t {
                     remote_ts = 203.0.113.1/32
                     esp_proposals = aes128-sha256, aes128gcm16
+                    \(childExtra.joined(separator: "\n        "))
                   }
                 }
               }
@@ -266,6 +267,15 @@ struct GatewayNamespaceTests {
         let initiate = lab.inNS(lab.clientNS, env + ["--initiate", "--uri", vici, "--child", "t", "--timeout", "20"], timeout: 30)
         try #require(initiate.status == 0, "\(initiate.stdout) \(initiate.stderr) \(lab.log("gateway.log"))")
 
+        return (env, vici)
+    }
+
+    @Test(.enabled(if: strongSwanMissing == nil, Comment(rawValue: strongSwanMissing ?? "")))
+    func strongSwanConnectsPingsAndSPIsMatch() throws {
+        let lab = try NamespaceLab()
+        defer { lab.tearDown() }
+        _ = try lab.startGateway()
+        let (env, vici) = try startStrongSwan(lab)
         let ping = lab.inNS(lab.clientNS, ["ping", "-c", "3", "-W", "2", "-I", "192.0.2.1", "203.0.113.1"], timeout: 20)
         #expect(ping.status == 0, "\(ping.stdout)")
         #expect(ping.stdout.contains("3 received"), "\(ping.stdout)")
@@ -289,5 +299,87 @@ struct GatewayNamespaceTests {
         #expect(row.echoRepliesSent == 3)
         #expect(snap.ikeSAs.first?.remoteID == "client1.example")
         #expect(snap.ikeSAs.first?.localPort == 4500, "answers leave from 4500 after the float")
+    }
+
+    func dropCount(_ snap: GatewaySnapshot, _ name: String) -> UInt64 { snap.drops.first { $0.name == name }?.count ?? 0 }
+
+    struct HeldReport: Decodable {
+        var tunnels: Int
+        var upAtEnd: Int
+        var results: [DPDClientResult]
+    }
+
+    /// RFC 3948 §2.3: a held `--natt` tunnel idle on UDP 4500 for `--natt-keepalive` seconds
+    /// sends the one-octet NAT-keepalive; the gateway drops and counts each one and the
+    /// tunnel keeps working. A raw-ESP tunnel sends none.
+    @Test(arguments: [true, false])
+    func heldNATTTunnelsSendKeepalivesWhenIdle(natt: Bool) throws {
+        let lab = try NamespaceLab()
+        defer { lab.tearDown() }
+        _ = try lab.startGateway()
+        let r = lab.inNS(lab.clientNS, [NamespaceLab.slbPath, "client", "--gateway", NamespaceLab.vip,
+                                        "--source", NamespaceLab.clientBase, "--count", "2", "--psk-file", lab.pskPath,
+                                        "--hold", "5", "--dpd", "30", "--ping-interval", "2000", "--natt-keepalive", "1", "--json"]
+                                       + (natt ? ["--natt"] : []), timeout: 30)
+        let report = try #require(try? JSONDecoder().decode(HeldReport.self, from: Data(r.stdout.utf8)), "\(r.stdout) \(r.stderr)")
+        #expect(report.upAtEnd == 2)
+        #expect(report.results.allSatisfy { $0.pingsSent >= 2 && $0.pingsAnswered == $0.pingsSent }, "\(report.results)")
+        let sent = report.results.map { $0.natKeepalivesSent ?? 0 }
+        let counted = dropCount(try snapshot(lab), "natt.keepalive")
+        if natt {
+            // Pings at 0, 2, 4 s: the 4500 socket is idle for 1 s after each, so about one
+            // keepalive between pings; never one right after a ping.
+            #expect(sent.allSatisfy { (2...4).contains($0) }, "\(sent)")
+            #expect(counted == UInt64(sent.reduce(0, +)), "the gateway counted \(counted) of \(sent)")
+        } else {
+            #expect(sent == [0, 0] && counted == 0)
+        }
+    }
+
+    /// strongSwan rekeys its IKE SA (every ~6 s) and its Child SA (every ~4 s) itself; the
+    /// gateway follows both (new SPIs, old ones deleted) and the tunnel keeps answering.
+    @Test(.enabled(if: strongSwanMissing == nil, Comment(rawValue: strongSwanMissing ?? "")))
+    func strongSwanRekeysThroughTheGatewayAndKeepsPinging() throws {
+        let lab = try NamespaceLab()
+        defer { lab.tearDown() }
+        _ = try lab.startGateway()
+        _ = try startStrongSwan(lab, ikeExtra: ["rekey_time = 6s", "over_time = 2s", "rand_time = 1s"],
+                                childExtra: ["rekey_time = 4s", "life_time = 8s", "rand_time = 1s"])
+        let before = try snapshot(lab)
+        let firstIKE = try #require(before.ikeSAs.first?.localSPI)
+        let firstChild = try #require(before.ipsecSAs.first?.inboundSPI)
+        let ping = lab.inNS(lab.clientNS, ["ping", "-c", "14", "-i", "1", "-W", "2", "-I", "192.0.2.1", "203.0.113.1"], timeout: 40)
+        #expect(ping.stdout.contains("14 received"), "\(ping.stdout) \(lab.log("gateway.log"))")
+        let after = try snapshot(lab)
+        #expect(after.ikeSAs.count == 1 && after.ipsecSAs.count == 1, "old SAs deleted: \(after)")
+        #expect(after.ikeSAs.first?.localSPI != firstIKE, "the IKE SA was rekeyed")
+        #expect(after.ipsecSAs.first?.inboundSPI != firstChild, "the Child SA was rekeyed")
+        #expect(after.ikeSAs.first?.tunnelID == before.ikeSAs.first?.tunnelID)
+        #expect(dropCount(after, "esp.expired") == 0 && dropCount(after, "esp.rekeyStarted") == 0)
+        #expect(dropCount(after, "esp.badSPI") == 0, "no packet arrived on a deleted SA")
+    }
+
+    /// strongSwan would rekey after an hour; the gateway's ESP lifetime is 16 s, so at its
+    /// soft limit (15 s) the gateway rekeys the Child SA itself, strongSwan accepts it, and
+    /// the tunnel keeps answering on the new SAs (both ends agree on them).
+    @Test(.enabled(if: strongSwanMissing == nil, Comment(rawValue: strongSwanMissing ?? "")))
+    func gatewayRekeysAStrongSwanChildSAAtItsSoftLifetime() throws {
+        let lab = try NamespaceLab()
+        defer { lab.tearDown() }
+        _ = try lab.startGateway(extra: ["--esp-lifetime", "16"])
+        let (env, vici) = try startStrongSwan(lab)
+        let firstChild = try #require(try snapshot(lab).ipsecSAs.first?.inboundSPI)
+        let ping = lab.inNS(lab.clientNS, ["ping", "-c", "19", "-i", "1", "-W", "2", "-I", "192.0.2.1", "203.0.113.1"], timeout: 40)
+        #expect(ping.stdout.contains("19 received"), "\(ping.stdout) \(lab.log("gateway.log"))")
+        let after = try snapshot(lab)
+        #expect(dropCount(after, "esp.rekeyStarted") == 1, "\(after.drops)")
+        #expect(dropCount(after, "esp.expired") == 0)
+        #expect(dropCount(after, "ike.failed.notified") == 0)
+        let row = try #require(after.ipsecSAs.first)
+        #expect(after.ipsecSAs.count == 1, "the old pair was deleted")
+        #expect(row.inboundSPI != firstChild)
+        let list = lab.inNS(lab.clientNS, env + ["--list-sas", "--uri", vici]).stdout
+        #expect(list.contains(String(row.inboundSPI, radix: 16)) && list.contains(String(row.outboundSPI, radix: 16)),
+                "strongSwan uses the gateway's new pair: \(list)")
     }
 }

@@ -11,7 +11,9 @@ struct IKEv1StrongSwan {
     var vici: String { "unix://\(directory)/charon.vici" }
 
     static func configure(directory: String, local: String, vip: String, service: String, psk: String,
-                          dpdDelay: Int = 30) throws -> IKEv1StrongSwan {
+                          dpdDelay: Int = 30, proposals: String = "aes128-sha1-modp2048, 3des-sha1-modp1024",
+                          espProposals: String = "aes128-sha1, 3des-md5",
+                          ikeRekey: [String] = ["rekey_time = 4h"], childRekey: [String] = ["rekey_time = 1h"]) throws -> IKEv1StrongSwan {
         try FileManager.default.createDirectory(atPath: directory + "/run", withIntermediateDirectories: true)
         try """
             charon {
@@ -45,9 +47,9 @@ struct IKEv1StrongSwan {
                 aggressive = no
                 local_addrs = \(local)
                 remote_addrs = \(vip)
-                proposals = aes128-sha1-modp2048, 3des-sha1-modp1024
+                proposals = \(proposals)
                 dpd_delay = \(dpdDelay)s
-                rekey_time = 4h
+                \(ikeRekey.joined(separator: "\n    "))
                 local {
                   auth = psk
                   id = \(local)
@@ -59,8 +61,8 @@ struct IKEv1StrongSwan {
                 children {
                   t {
                     remote_ts = \(service)/32
-                    esp_proposals = aes128-sha1, 3des-md5
-                    rekey_time = 1h
+                    esp_proposals = \(espProposals)
+                    \(childRekey.joined(separator: "\n        "))
                     dpd_action = clear
                   }
                 }

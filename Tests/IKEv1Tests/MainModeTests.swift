@@ -27,6 +27,24 @@ struct MainModeTests {
         #expect(lab.responderActions.drops.isEmpty && lab.initiatorActions.drops.isEmpty)
     }
 
+    /// ECP 256/384 (RFC 5903) and Curve25519 phase 1: KE sizes 64/96/32 octets, both ends
+    /// derive the same keys (MM5/MM6 authenticate) and quick mode works under them.
+    @Test(arguments: ISAKMPPolicy.ellipticCurvePolicies)
+    func ellipticCurvePoliciesEstablish(policy: ISAKMPPolicy) throws {
+        var lab = Ladder(initiator: initiatorConfiguration(policy: policy),
+                         responder: responderConfiguration().with { $0.policies = ISAKMPPolicy.ellipticCurvePolicies })
+        lab.mainMode()
+        let ke = try #require(ISAKMPMessage.parse(lab.wire[2].bytes).payloads.compactMap { p -> [UInt8]? in
+            if case .keyExchange(let d) = p { d } else { nil } }.first)
+        #expect(ke.count == policy.group.publicValueLength)
+        let r = try #require(lab.responderActions.established.first)
+        #expect(r.suite?.group == policy.group && r.suite?.hash == policy.hash && r.suite?.keyLength == policy.keyLength)
+        #expect(lab.initiatorActions.established.count == 1)
+        lab.quickMode()
+        #expect(lab.responderActions.installed.count == 1 && lab.initiatorActions.installed.count == 1)
+        #expect(lab.responderActions.drops.isEmpty && lab.initiatorActions.drops.isEmpty)
+    }
+
     /// IOS compares its policies in priority order: an initiator offering everything gets
     /// the responder's priority-1 policy.
     @Test func responderPicksItsHighestPriorityPolicy() throws {

@@ -6,7 +6,7 @@ import Testing
 
 /// Quick mode ladders (RFC 2409 §5.5) and the ESP SAs they produce.
 struct QuickModeTests {
-    static let pfsGroups: [DHGroup?] = [nil, .modp1024, .modp1536, .modp2048]
+    static let pfsGroups: [DHGroup?] = [nil, .modp1024, .modp1536, .modp2048, .ecp256, .ecp384, .curve25519]
 
     @Test(arguments: pfsGroups)
     func quickModeInstallsMatchingSAs(pfs: DHGroup?) throws {
@@ -35,9 +35,10 @@ struct QuickModeTests {
         #expect(lab.responder.childSAs(of: try #require(lab.initiator.info).cookies).count == 1)
     }
 
-    @Test(arguments: [IPsecTransformSet.esp3desMD5, .esp3desSHA, .espAES128SHA, .espAES256SHA256])
+    @Test(arguments: [IPsecTransformSet.esp3desMD5, .esp3desSHA, .espAES128SHA, .espAES256SHA256, .espAES128SHA256, .espAES256SHA])
     func eachTransformSetGivesAWorkingESPPair(set: IPsecTransformSet) throws {
-        var lab = Ladder(initiator: initiatorConfiguration(quickMode: QuickModePolicy(transformSets: [set])))
+        var lab = Ladder(initiator: initiatorConfiguration(quickMode: QuickModePolicy(transformSets: [set])),
+                         responder: responderConfiguration(quickMode: QuickModePolicy(transformSets: [set])))
         lab.mainMode()
         lab.quickMode()
         let client = try #require(lab.initiatorActions.installed.first)
@@ -255,5 +256,60 @@ struct QuickModeTests {
         #expect(lab.responderActions.deletedISAKMP == [.expired])
         #expect(lab.initiatorActions.deletedISAKMP == [.deletedByPeer])
         #expect(lab.responder.count == 0)
+    }
+
+    /// The peer rekeyed phase 1 (a second main mode, no INITIAL-CONTACT) and, as strongSwan
+    /// and IOS do, keeps using the ESP SAs made under the first. When the first ISAKMP SA
+    /// expires, its ESP SAs move to the new one instead of being deleted (RFC 2409: phase 2
+    /// is independent of phase 1); they end at their own lifetime, with a DELETE sent under
+    /// the new SA.
+    @Test func phase1ExpiryHandsTheESPSAsToThePeersNewISAKMPSA() throws {
+        var policy = ISAKMPPolicy.seedPolicies[0]
+        policy.lifetime = .seconds(600)
+        var lab = Ladder(initiator: initiatorConfiguration(policy: policy))
+        lab.mainMode()
+        lab.quickMode()
+        let first = try #require(lab.responderActions.established.first).cookies
+        let child = try #require(lab.responderActions.installed.first).child
+        var rekey = initiatorConfiguration(policy: policy)
+        rekey.sendInitialContact = false
+        let oldInitiator = lab.initiator
+        lab.initiator = IKEv1Initiator(configuration: rekey, crypto: openSSL)
+        lab.now = lab.now + .seconds(300)
+        lab.mainMode()
+        let second = try #require(lab.responderActions.established.last).cookies
+        #expect(second != first && lab.responder.establishedCount == 2, "no INITIAL-CONTACT: the first SA stays")
+
+        lab.now = lab.now + .seconds(300)
+        let expiry = lab.responder.handleTimers(now: lab.now)
+        let moved = expiry.compactMap { if case .childSAsMoved(let spis, let from, let to, _) = $0 { (spis, from, to) } else { nil } }
+        #expect(moved.count == 1 && moved.first?.0 == [child.inboundSPI] && moved.first?.1 == first && moved.first?.2 == second)
+        #expect(expiry.deletedChildren.isEmpty, "the ESP SA is not deleted with its ISAKMP SA")
+        #expect(expiry.deletedISAKMP == [.expired])
+        #expect(lab.responder.establishedCount == 1)
+        #expect(lab.responder.childSAs(of: second).map(\.child.inboundSPI) == [child.inboundSPI])
+        #expect(lab.responder.childSAs(of: second).first?.isakmp == second)
+        _ = oldInitiator
+
+        // Its own (quick mode) lifetime, 3600 s from QM: deleted through the new SA.
+        lab.now = lab.now + .seconds(3000)
+        let later = lab.responder.handleTimers(now: lab.now)
+        #expect(later.deletedChildren.map(\.0) == [child.inboundSPI])
+        #expect(later.compactMap { if case .deleteChildSA(_, _, let c, _) = $0 { c } else { nil } } == [second])
+        #expect(later.contains { if case .send = $0 { true } else { false } }, "a DELETE goes to the peer")
+    }
+
+    /// Without a newer SA of the same peer, phase-1 expiry still deletes everything (the peer
+    /// has to start over anyway).
+    @Test func phase1ExpiryWithoutASuccessorDeletesTheESPSAs() throws {
+        var policy = ISAKMPPolicy.seedPolicies[0]
+        policy.lifetime = .seconds(600)
+        var lab = Ladder(initiator: initiatorConfiguration(policy: policy))
+        lab.mainMode()
+        lab.quickMode()
+        lab.now = lab.now + .seconds(600)
+        let expiry = lab.responder.handleTimers(now: lab.now)
+        #expect(expiry.deletedChildren.count == 1 && expiry.deletedISAKMP == [.expired])
+        #expect(!expiry.contains { if case .childSAsMoved = $0 { true } else { false } })
     }
 }

@@ -125,11 +125,14 @@ extension IKESACore {
             let child = ChildSA(inboundSPI: req.spi, outboundSPI: peerSPI, suite: match.espSuite,
                                 inboundKeys: k.responderToInitiator, outboundKeys: k.initiatorToResponder,
                                 localSelectors: tsi, remoteSelectors: tsr, udpEncapsulation: udpEncapsulation)
+            let oldStillHere = req.rekeying.map { old in children.contains { $0.inboundSPI == old } } ?? true
             children.append(child)
             out.actions.append(.installChildSA(child, ike: id))
             if let old = req.rekeying {
-                // §2.8: the rekey's initiator deletes the old Child SA.
-                out.actions += startDeleteChildSAs([old], now: now, context: context)
+                // §2.8: the rekey's initiator deletes the old Child SA. If the peer deleted it
+                // while our request was in flight (it rekeyed it first, §2.8.1), the pair we
+                // just made is the redundant one: delete that instead.
+                out.actions += startDeleteChildSAs([oldStillHere ? old : req.spi], now: now, context: context)
             }
             return out
         case .rekeyIKESA(let req):

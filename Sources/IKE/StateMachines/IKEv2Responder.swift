@@ -81,10 +81,13 @@ public struct IKEv2Responder {
                 return [.dropped(.unknownSPI)]
             }
             let wasHalfOpen = sa.isHalfOpen
+            let others = sas
             let result = sa.receive(datagram, message, from: from, to: to, now: now, context: context,
-                                    configuration: configuration, pool: &pool)
+                                    configuration: configuration, pool: &pool,
+                                    staleOwners: { identity, address in Self.staleSAs(in: others, identity: identity, address: address).map(\.key) })
             actions = result.actions
             absorb(result, sa: sa, wasHalfOpen: wasHalfOpen)
+            if result.initialContact, let info = sas[h.spiR]?.establishedInfo { actions += dropSuperseded(by: info) }
             if result.closed, !h.isResponse, closedAnswers.count < configuration.maximumHalfOpen,
                case .send(let bytes, _, let local)? = result.actions.first(where: { if case .send = $0 { true } else { false } }) {
                 closedAnswers[h.spiR] = ClosedAnswer(request: datagram, response: bytes, from: local,
@@ -229,7 +232,12 @@ public struct IKEv2Responder {
     private mutating func absorb(_ result: ResponderSA.Result, sa: ResponderSA, wasHalfOpen: Bool) {
         for spi in result.newSPIs { usedSPIs.insert(spi) }
         for a in result.actions {
-            if case .deleteChildSA(let inbound, _, _) = a { usedSPIs.remove(inbound) }
+            switch a {
+            // A Child SA made by the answer to our own CREATE_CHILD_SA (its SPI is not in newSPIs).
+            case .installChildSA(let c, _): usedSPIs.insert(c.inboundSPI)
+            case .deleteChildSA(let inbound, _, _): usedSPIs.remove(inbound)
+            default: break
+            }
         }
         if wasHalfOpen && (!sa.isHalfOpen || result.closed) { halfOpenCount -= 1 }
         // The index outlives the half-open phase, so a late duplicate IKE_SA_INIT for an
@@ -243,6 +251,35 @@ public struct IKEv2Responder {
             pool?.release(owner: sa.id.spiR)
         } else {
             sas[sa.id.spiR] = sa
+        }
+    }
+
+    /// §2.4 INITIAL_CONTACT: the peer has no other IKE SA with us, so older SAs with the same
+    /// authenticated identity *from the same address* are stale (a client that restarted or
+    /// came back after a failover): removed locally, without a DELETE the peer could not read,
+    /// with their Child SAs and pool leases. The address is part of the match (as IKEv1 does)
+    /// so several clients behind one NAT sharing a group identity do not evict each other.
+    private mutating func dropSuperseded(by info: IKESAInfo) -> [IKEAction] {
+        let stale = Self.staleSAs(in: sas.filter { $0.key != info.id.spiR }, identity: info.peerIdentity, address: info.peer.address)
+        var actions: [IKEAction] = []
+        for (key, other) in stale.sorted(by: { $0.key < $1.key }) {
+            for c in other.children {
+                actions.append(.deleteChildSA(inboundSPI: c.inboundSPI, outboundSPI: c.outboundSPI, ike: other.id))
+                usedSPIs.remove(c.inboundSPI)
+            }
+            actions.append(.deleteIKESA(other.id))
+            sas[key] = nil
+            pool?.release(owner: key)
+            initIndex[InitKey(peer: other.initPeer, spiI: other.id.spiI)] = nil
+        }
+        return actions
+    }
+
+    private static func staleSAs(in sas: [UInt64: ResponderSA], identity: IdentificationPayload,
+                                 address: IPv4Address) -> [UInt64: ResponderSA] {
+        sas.filter { _, other in
+            guard let o = other.establishedInfo else { return false }
+            return o.peerIdentity == identity && o.peer.address == address
         }
     }
 
@@ -290,6 +327,21 @@ public struct IKEv2Responder {
     public mutating func deleteChildSA(_ id: IKESAIdentifier, inboundSPI: UInt32, now: MonotonicTime) -> [IKEAction] {
         perform(on: id, now: now) { core, ctx in
             core.children.contains { $0.inboundSPI == inboundSPI } ? core.startDeleteChildSAs([inboundSPI], now: now, context: ctx) : []
+        }
+    }
+
+    /// CREATE_CHILD_SA rekeying one Child SA (§1.3.3, §2.8), started by the gateway when the
+    /// ESP SA reaches its soft lifetime and the peer has not rekeyed it. No PFS (the Child SA
+    /// of IKE_AUTH had none; strongSwan's and Windows' default ESP proposals carry no DH
+    /// group). The answer installs the new pair and this end, as the rekey's initiator,
+    /// deletes the old one. A collision with the peer's own rekey (§2.8.1) leaves one
+    /// redundant Child SA, which strongSwan deletes by the nonce rule; ours expires.
+    public mutating func rekeyChildSA(_ id: IKESAIdentifier, inboundSPI: UInt32, now: MonotonicTime) -> [IKEAction] {
+        // The new SPI is reserved when the answer installs the pair (absorb), so a refused
+        // rekey leaves nothing behind.
+        perform(on: id, now: now) { core, ctx in
+            guard core.children.contains(where: { $0.inboundSPI == inboundSPI }) else { return [] }
+            return core.startCreateChildSA(rekeying: inboundSPI, pfs: nil, tsi: [], tsr: [], now: now, context: ctx).0
         }
     }
 

@@ -9,7 +9,8 @@ extension ResponderSA {
     /// Returns the answer and, when authentication succeeded, the established SA.
     func receiveAuth(_ h: HalfOpenSA, _ datagram: [UInt8], _ message: IKEMessage, from: IKEEndpoint,
                                       now: MonotonicTime, context: CoreContext, configuration: IKEv2ResponderConfiguration,
-                                      pool: inout AddressPool?) -> (Result, IKESACore?) {
+                                      pool: inout AddressPool?,
+                                      staleOwners: (IdentificationPayload, IPv4Address) -> [UInt64]) -> (Result, IKESACore?) {
         let header = message.header
         guard header.exchange == .ikeAuth, !header.isResponse, header.isFromOriginalInitiator else {
             return (Result(actions: [.dropped(.unexpectedMessage)]), nil)
@@ -57,6 +58,10 @@ extension ResponderSA {
         var response: [Payload] = [.identificationResponder(idr),
                                    .authentication(AuthenticationPayload(method: AuthenticationPayload.sharedKeyMIC, data: ourAuth))]
         var result = Result()
+        // §2.4: the SAs INITIAL_CONTACT makes stale go after this one is up (IKEv2Responder),
+        // but their pool leases go now, so a client reconnecting to a full pool gets one.
+        result.initialContact = payloads.notify(.initialContact) != nil
+        if result.initialContact { for owner in staleOwners(idi, from.address) { pool?.release(owner: owner) } }
         // The Child SA: a failure here still completes the IKE SA (§1.2), with the error notify.
         if let sa = payloads.securityAssociation, let tsiOffer = payloads.trafficSelectorInitiator,
            let tsrOffer = payloads.trafficSelectorResponder {

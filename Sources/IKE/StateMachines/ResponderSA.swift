@@ -46,6 +46,8 @@ struct ResponderSA {
         var closed = false
         var rekeyed: IKESACore?
         var newSPIs: [UInt32] = []
+        /// IKE_AUTH succeeded and carried N(INITIAL_CONTACT) (§2.4).
+        var initialContact = false
     }
 
     var isHalfOpen: Bool {
@@ -114,13 +116,14 @@ struct ResponderSA {
     }
 
     mutating func receive(_ datagram: [UInt8], _ message: IKEMessage, from: IKEEndpoint, to: IKEEndpoint, now: MonotonicTime,
-                          context: CoreContext, configuration: IKEv2ResponderConfiguration, pool: inout AddressPool?) -> Result {
+                          context: CoreContext, configuration: IKEv2ResponderConfiguration, pool: inout AddressPool?,
+                          staleOwners: (IdentificationPayload, IPv4Address) -> [UInt64] = { _, _ in [] }) -> Result {
         switch state {
         case .halfOpen(let h):
             var h = h
             h.local = to
             let (result, established) = receiveAuth(h, datagram, message, from: from, now: now, context: context,
-                                                    configuration: configuration, pool: &pool)
+                                                    configuration: configuration, pool: &pool, staleOwners: staleOwners)
             if let established { state = .established(established) }
             return result
         case .established(var core):

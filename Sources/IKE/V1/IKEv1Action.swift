@@ -78,8 +78,12 @@ public enum IKEv1Action: Hashable, Sendable {
     case phase1Established(ISAKMPSAInfo)
     case installChildSA(IKEv1ChildSA)
     case deleteChildSA(inboundSPI: UInt32, outboundSPI: UInt32, isakmp: ISAKMPCookies, reason: IKEv1DeleteReason)
-    /// The ISAKMP SA is gone (its ESP SAs were deleted before this action).
+    /// The ISAKMP SA is gone (its ESP SAs were deleted or moved before this action).
     case deleteISAKMPSA(ISAKMPCookies, reason: IKEv1DeleteReason)
+    /// Phase 1 expired while the peer's newer ISAKMP SA (same address and identity: its
+    /// phase-1 rekey) was up: these ESP SAs now belong to that one (`to`, conn-id) and live
+    /// on to their own lifetime, as on IOS; only the old ISAKMP SA is deleted.
+    case childSAsMoved(inboundSPIs: [UInt32], from: ISAKMPCookies, to: ISAKMPCookies, connectionID: Int)
     /// An R-U-THERE-ACK matched our outstanding probe (RFC 3706 §5.6).
     case peerAlive(ISAKMPCookies)
     /// DPD retries exhausted (RFC 3706 §5.5); followed by the deletes.

@@ -15,6 +15,8 @@ public struct IKEv1InitiatorConfiguration: Sendable {
     public var forceUDPEncapsulation = false
     public var negotiationTimeout: TimeSpan = .seconds(60)
     public var retransmission = RetransmissionPolicy()
+    /// INITIAL-CONTACT in MM5 (RFC 2407 §4.6.3.3); false for a phase-1 rekey beside a live SA.
+    public var sendInitialContact = true
 
     public init(local: IKEEndpoint, peer: IKEEndpoint, psk: [UInt8], policies: [ISAKMPPolicy], quickMode: QuickModePolicy,
                 dpd: DPDPolicy? = nil) {
@@ -39,7 +41,8 @@ public struct IKEv1Initiator {
         self.context = IKEv1Context(crypto: crypto, policies: configuration.policies, quickMode: configuration.quickMode,
                                     dpd: configuration.dpd, retransmission: configuration.retransmission,
                                     negotiationTimeout: configuration.negotiationTimeout,
-                                    forceUDPEncapsulation: configuration.forceUDPEncapsulation, usedSPIs: [])
+                                    forceUDPEncapsulation: configuration.forceUDPEncapsulation, usedSPIs: [],
+                                    sendInitialContact: configuration.sendInitialContact)
     }
 
     public var info: ISAKMPSAInfo? { sa?.info }

@@ -37,6 +37,18 @@ public struct ISAKMPPolicy: Hashable, Sendable {
         ISAKMPPolicy(priority: 6, encryption: .aesCBC, keyLength: 16, hash: .md5, group: .modp1024),
     ]
 
+    /// Elliptic-curve phase-1 policies: ECP 256/384 (RFC 5903: the KE data is x ‖ y, the
+    /// shared secret x, exactly as in IKEv2) and Curve25519 (group 31, RFC 7748; IANA
+    /// registers it for IKEv2, strongSwan and IOS 16 also negotiate it in IKEv1). strongSwan
+    /// 5.9's default IKEv1 offer is its first algorithm of each kind: AES-128/SHA-256/
+    /// Curve25519 (priority 15 here).
+    public static let ellipticCurvePolicies: [ISAKMPPolicy] = [
+        ISAKMPPolicy(priority: 15, encryption: .aesCBC, keyLength: 16, hash: .sha256, group: .curve25519),
+        ISAKMPPolicy(priority: 16, encryption: .aesCBC, keyLength: 32, hash: .sha256, group: .curve25519),
+        ISAKMPPolicy(priority: 17, encryption: .aesCBC, keyLength: 16, hash: .sha256, group: .ecp256),
+        ISAKMPPolicy(priority: 18, encryption: .aesCBC, keyLength: 32, hash: .sha384, group: .ecp384),
+    ]
+
     /// The phase-1 transform offering this policy (RFC 2409 App. A attributes).
     func transform(number: UInt8) -> ISAKMPTransform {
         var attributes: [ISAKMPAttribute] = [
@@ -127,6 +139,11 @@ public struct IPsecTransformSet: Hashable, Sendable {
     public static let espAES128SHA = IPsecTransformSet(name: "AES128_SHA", encryption: .aesCBC, keyLength: 16, integrity: .hmacSHA1_96)
     public static let espAES256SHA256 = IPsecTransformSet(name: "AES256_SHA256", encryption: .aesCBC, keyLength: 32, integrity: .hmacSHA256_128)
 
+    /// Beyond the seeds: `esp-aes esp-sha256-hmac` (the non-AEAD half of strongSwan 5.9's
+    /// default ESP offer in IKEv1: AES-128/HMAC-SHA2-256-128) and `esp-aes 256 esp-sha-hmac`.
+    public static let espAES128SHA256 = IPsecTransformSet(name: "AES128_SHA256", encryption: .aesCBC, keyLength: 16, integrity: .hmacSHA256_128)
+    public static let espAES256SHA = IPsecTransformSet(name: "AES256_SHA", encryption: .aesCBC, keyLength: 32, integrity: .hmacSHA1_96)
+
     static func authCode(_ i: IntegrityAlgorithm) -> UInt64? {
         switch i {
         case .hmacMD5_96: Phase2Attribute.authHMACMD5
@@ -160,7 +177,7 @@ public struct QuickModePolicy: Hashable, Sendable {
     public static let seeds = QuickModePolicy(transformSets: [.esp3desMD5, .esp3desSHA, .espAES128SHA, .espAES256SHA256])
 
     /// Groups acceptable for PFS when the responder does not require one.
-    static let pfsGroups: [DHGroup] = [.modp1024, .modp1536, .modp2048]
+    static let pfsGroups: [DHGroup] = [.modp1024, .modp1536, .modp2048, .ecp256, .ecp384, .curve25519]
 
     func transforms(udpEncapsulation: Bool) -> [ISAKMPTransform] {
         transformSets.enumerated().compactMap { i, set -> ISAKMPTransform? in

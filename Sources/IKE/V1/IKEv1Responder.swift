@@ -148,6 +148,18 @@ public struct IKEv1Responder {
         return actions
     }
 
+    /// The peer's newest other established ISAKMP SA (same address and phase-1 identity):
+    /// its phase-1 rekey. strongSwan, like IOS, rekeys phase 1 with a new main mode, moves
+    /// its IPsec SAs under the new SA and lets the old one expire without a DELETE; its ESP
+    /// SAs must outlive it (RFC 2409 keeps phase 2 independent of phase 1), or the gateway's
+    /// expiry would delete pairs the peer still uses.
+    private func successor(of sa: IKEv1SA, now: MonotonicTime) -> IKEv1SA? {
+        sas.values.filter {
+            $0.cookies != sa.cookies && $0.isEstablished && $0.peer.address == sa.peer.address
+                && $0.peerIdentity == sa.peerIdentity && ($0.phase1ExpiresAt.map { $0 > now } ?? false)
+        }.max { $0.connectionID < $1.connectionID }
+    }
+
     private mutating func store(_ sa: IKEv1SA) {
         timers.set(sa.cookies.responder, at: sa.isClosed ? nil : sa.nextWakeup(context: context))
         if sa.isClosed {
@@ -174,6 +186,13 @@ public struct IKEv1Responder {
         var actions: [IKEv1Action] = []
         for key in timers.popDue(now: now) {
             guard var sa = sas[key] else { continue }
+            if let expiry = sa.phase1ExpiresAt, now >= expiry, !sa.children.isEmpty, var successor = successor(of: sa, now: now) {
+                let moved = sa.takeChildren()
+                successor.adopt(moved)
+                store(successor)
+                actions.append(.childSAsMoved(inboundSPIs: moved.map(\.sa.child.inboundSPI), from: sa.cookies,
+                                              to: successor.cookies, connectionID: successor.connectionID))
+            }
             actions += sa.handleTimers(now: now, context: &context).withoutSchedules
             store(sa)
         }

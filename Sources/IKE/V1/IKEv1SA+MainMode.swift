@@ -194,11 +194,9 @@ extension IKEv1SA {
         let idii = ISAKMPIdentification.ipv4(local.address)
         let hashI = IKEv1KeyDerivation.hashI(context.crypto, n.suite.hash, skeyid: keys.skeyid, gxi: gxi, gxr: gxr,
                                              cookies: cookies, saiBody: n.saiBody, idiiBody: idii.serialize())
-        let chain = ISAKMPMessage.serializeChain([
-            .identification(idii), .hash(hashI),
-            // RFC 2407 §4.6.3.3: we have no other SA with this peer.
-            .notification(ISAKMPNotification(.initialContact, spi: cookies.spi)),
-        ])
+        // RFC 2407 §4.6.3.3: INITIAL-CONTACT says we have no other SA with this peer.
+        let chain = ISAKMPMessage.serializeChain([.identification(idii), .hash(hashI)]
+            + (context.sendInitialContact ? [.notification(ISAKMPNotification(.initialContact, spi: cookies.spi))] : []))
         let iv = IKEv1KeyDerivation.phase1IV(context.crypto, n.suite.hash, gxi: gxi, gxr: gxr, blockSize: n.suite.encryption.blockSize)
         guard let (mm5, last) = Self.seal(ISAKMPHeader(initiatorCookie: cookies.initiator, responderCookie: cookies.responder,
                                                        nextPayload: ISAKMPPayloadType.identification, exchange: .identityProtection),

@@ -18,6 +18,8 @@ struct IKEv1Context {
     var publicAddress: IPv4Address? = nil
     /// ESP SPIs in use on this node (inbound SPIs must be unique, RFC 4301 §4.1).
     var usedSPIs: Set<UInt32>
+    /// Initiator: send INITIAL-CONTACT in MM5 (a phase-1 rekey beside a live SA does not).
+    var sendInitialContact = true
 }
 
 /// One outstanding request of ours, retransmitted until answered (RFC 2408 §5.1: the
@@ -150,6 +152,32 @@ struct IKEv1SA {
     var children: [IKEv1ChildSA] {
         if case .established(let e) = state { return e.children.map(\.sa) }
         return []
+    }
+
+    /// When phase 1 of an established SA ends.
+    var phase1ExpiresAt: MonotonicTime? {
+        if case .established(let e) = state { return e.expiresAt }
+        return nil
+    }
+
+    /// Hands this SA's ESP SAs over (phase-1 expiry with a successor), leaving it none.
+    mutating func takeChildren() -> [ChildEntry] {
+        guard case .established(var e) = state else { return [] }
+        let taken = e.children
+        e.children = []
+        state = .established(e)
+        return taken
+    }
+
+    /// Takes over ESP SAs of the peer's previous ISAKMP SA: their DELETEs and expiry go
+    /// through this one from now on.
+    mutating func adopt(_ entries: [ChildEntry]) {
+        guard case .established(var e) = state else { return }
+        for var entry in entries {
+            entry.sa.isakmp = cookies
+            e.children.append(entry)
+        }
+        state = .established(e)
     }
 
     // MARK: input
