@@ -133,14 +133,17 @@ def forwarding(doc):
     p = doc["parameters"]
     rows = [[s["kind"], s["variant"], s["runs"], number(s["medianDeliveredPPS"]), number(s["medianOfferedPPS"]),
              pct(s["medianLoss"], 1), f"{s['ratioToSLB']:.2f}", number(s.get("medianForwarderCPUSecondsPerMpkt"), 2),
-             number(s.get("medianSoftirqSecondsPerMpkt"), 2), f"{s['senderBoundRuns']}/{s['runs']}"]
+             number(s.get("medianSoftirqSecondsPerMpkt"), 2), f"{s['senderBoundRuns']}/{s['runs']}",
+             pct(s["medianSenderWaitShare"], 0) if s.get("medianSenderWaitShare") is not None else "-"]
             for s in doc["summary"]]
+    nice = p.get("senderNice")
     text = (f"### forwarding\n\n{provenance(doc, 'forwarding')}\n\n"
             f"{p['runs']} interleaved runs × {p['seconds']:g} s per variant and packet kind, {p['clients']} clients, "
-            f"forwarder on CPU {p['forwarderCPU']}, sender on CPU {p['senderCPU']}, slb backend {p['backend']}. "
+            f"forwarder on CPU {p['forwarderCPU']}, sender on CPU {p['senderCPU']}"
+            + (f" at nice {nice}" if nice is not None else "") + f", slb backend {p['backend']}. "
             "Medians; \"vs slb\" is the median of per-run ratios to slb run in the same round.\n\n"
             + table(["packets", "forwarder", "runs", "delivered pps", "offered pps", "loss", "vs slb",
-                     "slb CPU-s / Mpkt", "softirq s / Mpkt (all CPUs)", "sender-bound runs"], rows)
+                     "slb CPU-s / Mpkt", "softirq s / Mpkt (all CPUs)", "sender-bound runs", "sender waited"], rows)
             + "\n\n" + "\n".join("- " + n for n in doc.get("notes", [])) + "\n")
     kinds = p["kinds"]
     bars = [(f"{s['kind']}: {s['variant']}", s["medianDeliveredPPS"], kinds.index(s["kind"]) if s["kind"] in kinds else 0,

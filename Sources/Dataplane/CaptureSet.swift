@@ -12,12 +12,16 @@ public struct CaptureSet: Equatable, Sendable {
     public var replyFilter: String?
     /// The `nft -f` script (a `table; delete table; table {…}` transaction).
     public var dropTable: String
+    /// The capture interfaces whose ingress hook also drops (`VIPDropTable`); kept so a reload
+    /// derives the same kind of script.
+    public var ingress: VIPDropTable.IngressDevices?
 
-    public init(configuration: SLBConfiguration) {
+    public init(configuration: SLBConfiguration, ingress: VIPDropTable.IngressDevices? = nil) {
         let replies = DirectedReplyMap(configuration: configuration)
         vipFilter = VIPFilter.expression(for: configuration.vservers)
         replyFilter = ReplyFilter.expression(for: replies)
-        dropTable = VIPDropTable.script(for: configuration.vservers, replies: replies)
+        dropTable = VIPDropTable.script(for: configuration.vservers, replies: replies, ingress: ingress)
+        self.ingress = ingress
     }
 
     public static func program(_ expression: String?) throws -> BPFProgram {

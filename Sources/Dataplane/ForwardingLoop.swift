@@ -238,7 +238,7 @@ public final class ForwardingLoop<RX: PacketIO, TX: PacketIO>: @unchecked Sendab
     /// retries exactly that (forwarding continues on what is captured).
     private func refreshCapture(engine: Engine) {
         guard var applied = capture else { return }
-        let next = CaptureSet(configuration: engine.configuration)
+        let next = CaptureSet(configuration: engine.configuration, ingress: applied.ingress)
         guard next != applied else { return }
         defer { capture = applied }
         do {

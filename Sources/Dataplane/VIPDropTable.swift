@@ -8,13 +8,42 @@ import SLBConfig
 ///
 /// Packet sockets see a frame before prerouting (shared notes, testbed.md: verified), so the
 /// forwarder still receives what the kernel drops.
+///
+/// With `ingress` devices (what `slb run` passes: the interfaces it captures on) the same rules
+/// are also loaded into `table netdev vpnslb`, at the ingress hook of those interfaces: the
+/// kernel delivers a frame to the packet sockets on a device before its ingress hook
+/// (`__netif_receive_skb_core`: taps, then tc/nft ingress), so capture is unchanged, but the
+/// frame is freed before `ip_rcv` and the prerouting hook. slb-bench forwarding, perf on the
+/// sender's CPU: `ip_rcv` with the raw drop took 12 % of the sender's time in the slb rounds
+/// (Bench/README.md). The prerouting table stays as the catch-all for VIP traffic arriving on
+/// any other interface, so what the kernel never answers or routes is exactly what it was.
 public enum VIPDropTable {
     public static let family = "ip"
     public static let name = "vpnslb"
+    public static let ingressFamily = "netdev"
+
+    /// The interfaces `slb run` captures on: VIP traffic is dropped at the public one's ingress,
+    /// directed-mode replies at the inside one's.
+    public struct IngressDevices: Equatable, Hashable, Sendable {
+        public var publicInterface: String
+        public var insideInterface: String
+        public init(publicInterface: String, insideInterface: String) {
+            self.publicInterface = publicInterface
+            self.insideInterface = insideInterface
+        }
+
+        /// Linux interface names are at most 15 bytes (IFNAMSIZ − 1); only names made of
+        /// letters, digits and `. _ - @` are written into the script (no quoting games).
+        static func usable(_ name: String) -> Bool {
+            !name.isEmpty && name.utf8.count <= 15
+                && name.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || ".-_@".unicodeScalars.contains($0)) }
+        }
+    }
 
     /// The ruleset text for `nft -f -`. Declaring then deleting the table first makes the load
     /// one atomic replace, so a table left by a crashed run never doubles the rules.
-    public static func script(for vservers: [VirtualServer], replies: DirectedReplyMap? = nil) -> String {
+    public static func script(for vservers: [VirtualServer], replies: DirectedReplyMap? = nil,
+                              ingress: IngressDevices? = nil) -> String {
         var rules: [String] = []
         var seen: Set<String> = []
         for vserver in vservers {
@@ -36,16 +65,30 @@ public enum VIPDropTable {
         }
         // Directed mode: the reals' replies are translated by the forwarder; the kernel must not
         // also route them to the client with the real's address.
+        var replyRules: [String] = []
         for real in replies?.reals ?? [] {
             for match in ReplyFilter.nftMatches(replies?.services[real] ?? []) {
-                rules.append("ip saddr \(real) \(match) drop")
+                replyRules.append("ip saddr \(real) \(match) drop")
             }
         }
-        var lines = ["table \(family) \(name)", "delete table \(family) \(name)", "table \(family) \(name) {",
-                     "  chain prerouting {", "    type filter hook prerouting priority raw; policy accept;"]
-        lines += rules.map { "    " + $0 }
+        let devices = ingress.flatMap { IngressDevices.usable($0.publicInterface) && IngressDevices.usable($0.insideInterface) ? $0 : nil }
+        var lines = ["table \(family) \(name)", "delete table \(family) \(name)"]
+        if devices != nil { lines += ["table \(ingressFamily) \(name)", "delete table \(ingressFamily) \(name)"] }
+        lines += ["table \(family) \(name) {", "  chain prerouting {", "    type filter hook prerouting priority raw; policy accept;"]
+        lines += (rules + replyRules).map { "    " + $0 }
         lines += ["  }", "}"]
+        if let devices {
+            lines += ["table \(ingressFamily) \(name) {"]
+            lines += chain("public", device: devices.publicInterface, rules: rules)
+            if !replyRules.isEmpty { lines += chain("inside", device: devices.insideInterface, rules: replyRules) }
+            lines += ["}"]
+        }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    private static func chain(_ chainName: String, device: String, rules: [String]) -> [String] {
+        ["  chain \(chainName) {", "    type filter hook ingress device \"\(device)\" priority filter; policy accept;"]
+            + rules.map { "    " + $0 } + ["  }"]
     }
 
     public struct NFTError: Error, CustomStringConvertible {
@@ -63,9 +106,11 @@ public enum VIPDropTable {
         try nft(["-f", "-"], input: script)
     }
 
-    /// Removes the table; a missing table is fine (idempotent).
+    /// Removes both tables in one transaction; a missing table is fine (idempotent).
     public static func remove() {
-        _ = try? nft(["delete", "table", family, name], input: nil)
+        _ = try? nft(["-f", "-"], input: ["table \(family) \(name)", "delete table \(family) \(name)",
+                                          "table \(ingressFamily) \(name)", "delete table \(ingressFamily) \(name)"]
+                                            .joined(separator: "\n") + "\n")
     }
 
     public static func isInstalled() -> Bool {

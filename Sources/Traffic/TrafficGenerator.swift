@@ -56,6 +56,7 @@ public final class TrafficGenerator: @unchecked Sendable {
         var nextProgress = 1.0
         var counts = [Int](repeating: 0, count: PacketKind.allCases.count)
         var misses = [Int](repeating: 0, count: PacketKind.allCases.count)
+        let scheduled = ThreadSchedule.read()
         while attempted < cap && !stopRequested.load(ordering: .relaxed) {
             let elapsed = TrafficGenerator.now() - start
             if elapsed >= plan.duration { break }
@@ -84,6 +85,10 @@ public final class TrafficGenerator: @unchecked Sendable {
             misses[slot] += count - sent
         }
         report.record(counts: counts, misses: misses, elapsed: TrafficGenerator.now() - start)
+        if let scheduled, let now = ThreadSchedule.read() {
+            report.threadRunSeconds = now.runSeconds - scheduled.runSeconds
+            report.threadRunQueueSeconds = now.waitSeconds - scheduled.waitSeconds
+        }
         return report
     }
 

@@ -11,6 +11,11 @@ public struct TrafficReport: Hashable, Sendable, Codable {
     public var elapsedSeconds: Double = 0
     public var sent: [String: Int] = [:]
     public var notSent: [String: Int] = [:]
+    /// The sending thread's time on a CPU and waiting for one (runnable, not running) during
+    /// the run, from `/proc/thread-self/schedstat`; nil where that file is missing. A sender
+    /// that waited is not measuring the path it sends through (Bench/README.md, forwarding).
+    public var threadRunSeconds: Double?
+    public var threadRunQueueSeconds: Double?
 
     public init(plan: TrafficPlan) {
         clients = plan.clients

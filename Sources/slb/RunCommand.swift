@@ -66,7 +66,8 @@ struct RunCommand: ParsableCommand {
         let engine = Engine(configuration: configuration)
         let services = try runtime.makeServices(configuration: configuration, file: file, text: text)
         services.restore(into: engine, now: Dataplane.Clock.now)
-        let capture = CaptureSet(configuration: configuration)
+        var capture = CaptureSet(configuration: configuration,
+                                 ingress: .init(publicInterface: publicInterface, insideInterface: insideInterface))
         let filter = try CaptureSet.program(capture.vipFilter)
         let mac = try RunCommand.macAddress(of: insideInterface)
         let publicMAC = try RunCommand.macAddress(of: publicInterface)
@@ -79,7 +80,14 @@ struct RunCommand: ParsableCommand {
         let targets = engine.probeTargets.filter { !$0.probes.isEmpty }
         let prober = PingProber(targets: engine.probeTargets, socket: try ICMPEcho(), now: now)
 
-        try VIPDropTable.load(script: capture.dropTable)
+        do {
+            try VIPDropTable.load(script: capture.dropTable)
+        } catch {
+            // A kernel without netdev tables: the prerouting drops alone keep the guarantee.
+            log("slb.run.nft.ingress-unavailable \(error) (dropping at prerouting only)")
+            capture = CaptureSet(configuration: configuration)
+            try VIPDropTable.load(script: capture.dropTable)
+        }
         defer { VIPDropTable.remove() }
 
         switch backend {

@@ -185,18 +185,21 @@ struct FarmIntegrationTests {
     /// nothing reaches the gateways while `slb run` is stopped.
     func userspaceProof(lab: LabFixture, slb: SLBRun, clients: FarmClients, gateways: [FarmGateway], drain: () -> Void) throws {
         let runner = SystemCommandRunner()
-        let listing = try runner.run(["ip", "netns", "exec", lab.plan.slbNamespace, "nft", "-j", "list", "table", "ip", "vpnslb"])
-        #expect(listing.succeeded)
-        let json = try JSONSerialization.jsonObject(with: Data(listing.output.utf8)) as? [String: Any]
-        let items = json?["nftables"] as? [[String: Any]] ?? []
-        let rules = items.compactMap { $0["rule"] as? [String: Any] }
-        #expect(!rules.isEmpty)
-        for rule in rules {
-            for statement in rule["expr"] as? [[String: Any]] ?? [] {
-                #expect(Set(statement.keys).isSubset(of: ["match", "drop", "counter"]), "statement \(statement.keys)")
+        // Both tables: prerouting (every interface) and the capture interface's ingress.
+        for family in [VIPDropTable.family, VIPDropTable.ingressFamily] {
+            let listing = try runner.run(["ip", "netns", "exec", lab.plan.slbNamespace, "nft", "-j", "list", "table", family, "vpnslb"])
+            #expect(listing.succeeded, "table \(family) vpnslb")
+            let json = try JSONSerialization.jsonObject(with: Data(listing.output.utf8)) as? [String: Any]
+            let items = json?["nftables"] as? [[String: Any]] ?? []
+            let rules = items.compactMap { $0["rule"] as? [String: Any] }
+            #expect(!rules.isEmpty)
+            for rule in rules {
+                for statement in rule["expr"] as? [[String: Any]] ?? [] {
+                    #expect(Set(statement.keys).isSubset(of: ["match", "drop", "counter"]), "statement \(statement.keys)")
+                }
             }
+            for verb in ["dnat", "snat", "fwd", "redirect", "masquerade"] { #expect(!listing.output.contains("\"\(verb)\"")) }
         }
-        for verb in ["dnat", "snat", "fwd", "redirect", "masquerade"] { #expect(!listing.output.contains("\"\(verb)\"")) }
 
         drain()
         let base = gateways.map(\.total)

@@ -166,7 +166,10 @@ struct RunEndToEndTests {
         }
         try #require(waitFor("slb.run.ready", seconds: 5), "slb run did not start: \(log())")
         let runner = SystemCommandRunner()
-        #expect(try runner.run(["ip", "netns", "exec", plan.slbNamespace, "nft", "list", "table", "ip", "vpnslb"]).succeeded)
+        for family in ["ip", "netdev"] {
+            #expect(try runner.run(["ip", "netns", "exec", plan.slbNamespace, "nft", "list", "table", family, "vpnslb"]).succeeded,
+                    "table \(family) vpnslb while running")
+        }
         // The first probes make the kernel resolve the gateways' MACs; the loop reads them each second.
         usleep(1_300_000)
 
@@ -244,7 +247,9 @@ struct RunEndToEndTests {
         slb.waitUntilExit()
         #expect(slb.terminationStatus == 0, "\(log())")
         #expect(log().contains("slb.run.stopped"))
-        #expect(try !runner.run(["ip", "netns", "exec", plan.slbNamespace, "nft", "list", "table", "ip", "vpnslb"]).succeeded,
-                "the nft table must be gone after exit")
+        for family in ["ip", "netdev"] {
+            #expect(try !runner.run(["ip", "netns", "exec", plan.slbNamespace, "nft", "list", "table", family, "vpnslb"]).succeeded,
+                    "the nft table \(family) vpnslb must be gone after exit")
+        }
     }
 }

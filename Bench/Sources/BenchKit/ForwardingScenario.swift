@@ -22,14 +22,19 @@ public struct ForwardingScenario {
         public var forwarderCPU: Int
         public var senderCPU: Int
         public var backend: String
+        /// The sender's nice value, the same as `slb run`'s forwarding thread
+        /// (`ForwardingLoop.threadNice`). At nice 0 next to a nice −10 forwarder pinned to the
+        /// other CPU, the scheduler moved the host's other tasks onto the sender's CPU in the
+        /// slb rounds only (Bench/README.md, "Found while benchmarking"). nil: inherited.
+        public var senderNice: Int?
 
         public static func standard(farm: String) -> Parameters {
             Parameters(farm: farm, runs: 5, seconds: 5, clients: 240, kinds: ["isakmp", "esp"],
-                       forwarderCPU: 0, senderCPU: 1, backend: "packet-socket")
+                       forwarderCPU: 0, senderCPU: 1, backend: "packet-socket", senderNice: Int(ForwardingLoop<PacketSocketIO, PacketSocketIO>.defaultThreadNice))
         }
         public static func smoke(farm: String) -> Parameters {
             Parameters(farm: farm, runs: 1, seconds: 1, clients: 240, kinds: ["isakmp", "esp"],
-                       forwarderCPU: 0, senderCPU: 1, backend: "packet-socket")
+                       forwarderCPU: 0, senderCPU: 1, backend: "packet-socket", senderNice: Int(ForwardingLoop<PacketSocketIO, PacketSocketIO>.defaultThreadNice))
         }
     }
 
@@ -53,6 +58,14 @@ public struct ForwardingScenario {
         public var softirqSecondsPerMpkt: Double?
         /// `slb run` only: its exit report's `slb.dataplane.*` lines (received, kernel-dropped, drops by reason).
         public var forwarderReport: [String]?
+        /// The sender's sending thread: seconds on a CPU and seconds runnable but waiting for one.
+        public var senderRunSeconds: Double?
+        public var senderRunQueueSeconds: Double?
+        /// Share of the sender's runnable time spent waiting: what other tasks took from it.
+        public var senderWaitShare: Double? {
+            guard let run = senderRunSeconds, let wait = senderRunQueueSeconds, run + wait > 0 else { return nil }
+            return wait / (run + wait)
+        }
     }
 
     public struct Summary: Codable, Sendable, Hashable {
@@ -67,6 +80,8 @@ public struct ForwardingScenario {
         public var ratioToSLB: Double
         public var medianForwarderCPUSecondsPerMpkt: Double?
         public var medianSoftirqSecondsPerMpkt: Double?
+        /// Median share of the sender's runnable time spent in the run queue (0: had its CPU).
+        public var medianSenderWaitShare: Double?
     }
 
     public struct Document: Codable, Sendable {
@@ -156,7 +171,9 @@ public struct ForwardingScenario {
     }
 
     static let notes = [
-        "One forwarding worker: slb run pinned with taskset to the forwarder CPU; slb traffic --fast pinned to the sender CPU.",
+        "One forwarding worker: slb run pinned with taskset to the forwarder CPU; slb traffic --fast pinned to the sender CPU at the forwarding thread's nice (-10), so the host's other tasks do not crowd the sender's CPU in the slb rounds only.",
+        "The gateways count the benchmark's frames at netdev ingress and drop them there: no UDP no-port or ICMP unreachable work in the gateways' stacks on the forwarder's (slb) or sender's (kernel baselines) CPU.",
+        "sender waited: median share of the sending thread's runnable time spent in the run queue (/proc/thread-self/schedstat); a high share means the host, not the forwarder, set the offered rate.",
         "Kernel baselines forward in softirq on whichever CPU receives the frame (veth: usually the sender's), so their CPU cost is given as system-wide softirq time, not per process.",
         "senderBound: loss < 1 %, i.e. the forwarder took everything the sender offered; the rate is then a lower bound for the forwarder.",
         "nftlb is not measured: it generates the same jhash DNAT ruleset as nft-dnat and does not balance ESP (testbed.md).",
@@ -190,7 +207,8 @@ public struct ForwardingScenario {
 
         let cpuBefore = forwarder.flatMap { Measure.cpuSeconds(pid: $0.processIdentifier) }
         let softBefore = Measure.softirqSeconds()
-        let traffic = try runner.run(["ip", "netns", "exec", plan.clientNamespace, "taskset", "-c", "\(parameters.senderCPU)",
+        let nice = parameters.senderNice.map { ["nice", "-n", "\($0)"] } ?? []
+        let traffic = try runner.run(["ip", "netns", "exec", plan.clientNamespace] + nice + ["taskset", "-c", "\(parameters.senderCPU)",
                                       slbPath, "traffic", "--clients", "\(parameters.clients)", "--rate", "0", "--fast",
                                       "--only", kind, "--duration", "\(parameters.seconds)", "--json"])
         guard traffic.succeeded, let report = try? JSONDecoder().decode(TrafficReport.self, from: Data(traffic.output.utf8)) else {
@@ -223,7 +241,8 @@ public struct ForwardingScenario {
                            delivered: delivered, perGateway: perGateway, offeredPPS: Double(sent) / seconds,
                            deliveredPPS: Double(delivered) / seconds, loss: loss, senderBound: sent > 0 && loss < 0.01,
                            forwarderCPUSecondsPerMpkt: perMpkt(cpuBefore, cpuAfter),
-                           softirqSecondsPerMpkt: perMpkt(softBefore, softAfter), forwarderReport: forwarderReport)
+                           softirqSecondsPerMpkt: perMpkt(softBefore, softAfter), forwarderReport: forwarderReport,
+                           senderRunSeconds: report.threadRunSeconds, senderRunQueueSeconds: report.threadRunQueueSeconds)
     }
 
     static func require(_ runner: SystemCommandRunner, _ argv: [String]) throws {
@@ -242,6 +261,7 @@ public struct ForwardingScenario {
                 let ratios = rows.compactMap { row in slb[row.run].flatMap { $0 > 0 ? row.deliveredPPS / $0 : nil } }
                 let cpu = rows.compactMap(\.forwarderCPUSecondsPerMpkt)
                 let soft = rows.compactMap(\.softirqSecondsPerMpkt)
+                let waited = rows.compactMap(\.senderWaitShare)
                 out.append(Summary(variant: variant, kind: kind, runs: rows.count,
                                    medianDeliveredPPS: Statistics.median(rows.map(\.deliveredPPS)),
                                    medianOfferedPPS: Statistics.median(rows.map(\.offeredPPS)),
@@ -249,7 +269,8 @@ public struct ForwardingScenario {
                                    senderBoundRuns: rows.filter(\.senderBound).count,
                                    ratioToSLB: Statistics.median(ratios),
                                    medianForwarderCPUSecondsPerMpkt: cpu.isEmpty ? nil : Statistics.median(cpu),
-                                   medianSoftirqSecondsPerMpkt: soft.isEmpty ? nil : Statistics.median(soft)))
+                                   medianSoftirqSecondsPerMpkt: soft.isEmpty ? nil : Statistics.median(soft),
+                                   medianSenderWaitShare: waited.isEmpty ? nil : Statistics.median(waited)))
             }
         }
         return out
@@ -266,12 +287,13 @@ public struct ForwardingScenario {
 
     public static func table(_ document: Document) -> String {
         var table = TextTable(["packets", "forwarder", "runs", "delivered pps", "offered pps", "loss", "vs slb",
-                               "slb CPU-s/Mpkt", "softirq s/Mpkt", "sender-bound"])
+                               "slb CPU-s/Mpkt", "softirq s/Mpkt", "sender-bound", "sender waited"])
         for s in document.summary {
             table.add([s.kind, s.variant, "\(s.runs)", Format.grouped(Int(s.medianDeliveredPPS)), Format.grouped(Int(s.medianOfferedPPS)),
                        Format.percent(s.medianLoss, 1), Format.fixed(s.ratioToSLB, 2),
                        s.medianForwarderCPUSecondsPerMpkt.map { Format.fixed($0, 2) } ?? "-",
-                       s.medianSoftirqSecondsPerMpkt.map { Format.fixed($0, 2) } ?? "-", "\(s.senderBoundRuns)/\(s.runs)"])
+                       s.medianSoftirqSecondsPerMpkt.map { Format.fixed($0, 2) } ?? "-", "\(s.senderBoundRuns)/\(s.runs)",
+                       s.medianSenderWaitShare.map { Format.percent($0, 0) } ?? "-"])
         }
         return table.text
     }

@@ -50,7 +50,13 @@ public enum KernelBaseline: String, CaseIterable, Codable, Sendable {
 }
 
 /// Delivery counters on each gateway: an nft `netdev ingress` chain on eth0 that counts the
-/// benchmark's UDP 500/4500 and ESP frames (by protocol, so DNAT'd and DSR'd frames count alike).
+/// benchmark's UDP 500/4500 and ESP frames (by protocol, so DNAT'd and DSR'd frames count alike)
+/// and drops them there. The bench's gateways run no IKE, so delivered frames would otherwise
+/// go up the gateway's stack to "port/protocol unreachable": a UDP socket lookup and an ICMP
+/// route lookup per frame before the rate limiter (about half of CPU 0 in slb rounds by perf),
+/// done in the softirq of whoever sent into the gateway's veth: `slb run`'s CPU in its rounds,
+/// the sender's CPU in the kernel baselines' rounds. Dropping at ingress keeps that out of every
+/// variant, so the benchmark measures the forwarder.
 public enum GatewayCounters {
     public static func ruleset(client networks: [IPv4Network]) -> String {
         let sources = networks.map(\.description).joined(separator: ", ")
@@ -60,8 +66,8 @@ public enum GatewayCounters {
             table netdev \(KernelBaseline.table) {
               chain ingress {
                 type filter hook ingress device "\(LabPlan.hostInterface)" priority 0; policy accept;
-                ip saddr { \(sources) } udp dport { 500, 4500 } counter
-                ip saddr { \(sources) } ip protocol esp counter
+                ip saddr { \(sources) } udp dport { 500, 4500 } counter drop
+                ip saddr { \(sources) } ip protocol esp counter drop
               }
             }
 
