@@ -16,6 +16,17 @@ struct GatewayNamespaceIKEv1Tests {
         return try GatewayControl.decode(Array(r.stdout.utf8))
     }
 
+    /// strongSwan's charon in the client namespace, its configuration loaded and child `t`
+    /// initiated (main mode + quick mode) to the gateway.
+    func connect(_ lab: NamespaceLab, _ ss: IKEv1StrongSwan) throws {
+        try lab.start(in: lab.clientNS, ss.charonCommand, log: "charon.log")
+        try #require(ss.waitForVici(), "charon did not open its vici socket: \(lab.log("charon.log"))")
+        let load = lab.inNS(lab.clientNS, ss.swanctl(["--load-all", "--noprompt", "--file", ss.directory + "/swanctl.conf"]))
+        try #require(load.status == 0, "\(load.stdout) \(load.stderr)")
+        let initiate = lab.inNS(lab.clientNS, ss.swanctl(["--initiate", "--child", "t", "--timeout", "20"]), timeout: 30)
+        try #require(initiate.status == 0, "\(initiate.stdout) \(initiate.stderr) \(lab.log("gateway.log"))")
+    }
+
     @Test("50 IKEv1 tunnels of slb client --ike v1 over raw ESP: all ping, DPD answered, show crypto isakmp sa lists them QM_IDLE, SPIs match")
     func fiftyIKEv1Tunnels() throws {
         let lab = try NamespaceLab()
@@ -67,12 +78,7 @@ struct GatewayNamespaceIKEv1Tests {
         _ = try lab.startGateway()
         let ss = try IKEv1StrongSwan.configure(directory: lab.dir + "/strongswan", local: "192.0.2.1", vip: NamespaceLab.vip,
                                                service: "203.0.113.1", psk: "lab-psk-0123456789", proposals: ike, espProposals: esp)
-        try lab.start(in: lab.clientNS, ss.charonCommand, log: "charon.log")
-        try #require(ss.waitForVici(), "charon did not open its vici socket: \(lab.log("charon.log"))")
-        let load = lab.inNS(lab.clientNS, ss.swanctl(["--load-all", "--noprompt", "--file", ss.directory + "/swanctl.conf"]))
-        try #require(load.status == 0, "\(load.stdout) \(load.stderr)")
-        let initiate = lab.inNS(lab.clientNS, ss.swanctl(["--initiate", "--child", "t", "--timeout", "20"]), timeout: 30)
-        try #require(initiate.status == 0, "\(initiate.stdout) \(initiate.stderr) \(lab.log("gateway.log"))")
+        try connect(lab, ss)
         let ping = lab.inNS(lab.clientNS, ["ping", "-c", "3", "-W", "2", "-I", "192.0.2.1", "203.0.113.1"], timeout: 20)
         #expect(ping.stdout.contains("3 received"), "\(ping.stdout)")
         let row = try #require(try snapshot(lab).isakmpSAs.first)
@@ -96,12 +102,7 @@ struct GatewayNamespaceIKEv1Tests {
                                                service: "203.0.113.1", psk: "lab-psk-0123456789",
                                                ikeRekey: ["rekey_time = 9s", "over_time = 3s", "rand_time = 1s"],
                                                childRekey: ["rekey_time = \(childRekey)", "life_time = \(childLife)", "rand_time = 1s"])
-        try lab.start(in: lab.clientNS, ss.charonCommand, log: "charon.log")
-        try #require(ss.waitForVici(), "charon did not open its vici socket: \(lab.log("charon.log"))")
-        let load = lab.inNS(lab.clientNS, ss.swanctl(["--load-all", "--noprompt", "--file", ss.directory + "/swanctl.conf"]))
-        try #require(load.status == 0, "\(load.stdout) \(load.stderr)")
-        let initiate = lab.inNS(lab.clientNS, ss.swanctl(["--initiate", "--child", "t", "--timeout", "20"]), timeout: 30)
-        try #require(initiate.status == 0, "\(initiate.stdout) \(initiate.stderr) \(lab.log("gateway.log"))")
+        try connect(lab, ss)
         let firstCookies = try #require(try snapshot(lab).isakmpSAs.first?.responderCookie)
         let ping = lab.inNS(lab.clientNS, ["ping", "-c", "16", "-i", "1", "-W", "2", "-I", "192.0.2.1", "203.0.113.1"], timeout: 40)
         #expect(ping.stdout.contains("16 received"), "\(ping.stdout) \(lab.log("gateway.log").suffix(3000))")
@@ -130,12 +131,7 @@ struct GatewayNamespaceIKEv1Tests {
         _ = try lab.startGateway(extra: gatewayDPD ? ["--dpd", "1"] : [])
         let ss = try IKEv1StrongSwan.configure(directory: lab.dir + "/strongswan", local: "192.0.2.1", vip: NamespaceLab.vip,
                                                service: "203.0.113.1", psk: "lab-psk-0123456789", dpdDelay: strongSwanDPD)
-        try lab.start(in: lab.clientNS, ss.charonCommand, log: "charon.log")
-        try #require(ss.waitForVici(), "charon did not open its vici socket: \(lab.log("charon.log"))")
-        let load = lab.inNS(lab.clientNS, ss.swanctl(["--load-all", "--noprompt", "--file", ss.directory + "/swanctl.conf"]))
-        try #require(load.status == 0, "\(load.stdout) \(load.stderr)")
-        let initiate = lab.inNS(lab.clientNS, ss.swanctl(["--initiate", "--child", "t", "--timeout", "20"]), timeout: 30)
-        try #require(initiate.status == 0, "\(initiate.stdout) \(initiate.stderr) \(lab.log("gateway.log"))")
+        try connect(lab, ss)
 
         let ping = lab.inNS(lab.clientNS, ["ping", "-c", "3", "-W", "2", "-I", "192.0.2.1", "203.0.113.1"], timeout: 20)
         #expect(ping.stdout.contains("3 received"), "\(ping.stdout)")
