@@ -16,12 +16,14 @@ struct LabFixture {
     static let serial = Atomic<Int>(0)
     let plan: LabPlan
     let controller: LabController
+    /// The lab's state directory under the temporary directory, removed by `tearDown`.
+    let directory: String
 
     init(gateways: Int) throws {
         // Unique per process and per fixture: suites run in parallel, each in its own lab.
         let serial = LabFixture.serial.add(1, ordering: .relaxed).newValue % 100
         let id = try #require(LabID("d\(getpid() % 10000)x\(serial)"))
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vslb-dp-\(id)").path
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("vslb-dp-\(id)").path
         controller = LabController(store: LabStateStore(directory: directory))
         plan = try LabPlan(id: id, gatewayCount: gateways)
         try controller.up(plan, owner: ProcessIdentity.current, handOver: true)
@@ -29,6 +31,7 @@ struct LabFixture {
 
     func tearDown() {
         do { try controller.down(plan.id) } catch { Issue.record("lab down failed: \(error)") }
+        try? FileManager.default.removeItem(atPath: directory)
     }
 
     /// Creates something (a socket-backed object) inside a lab namespace.

@@ -46,9 +46,15 @@ final class FakeNetns: CommandRunning {
 }
 
 @Suite("Lab controller: build, rollback, idempotent teardown (fake commands, no root)")
-struct LabControllerTests {
+final class LabControllerTests {
+    // A class so each test's state directory goes with its instance.
     let directory = FileManager.default.temporaryDirectory
         .appendingPathComponent("vslb-state-\(UUID().uuidString)").path
+
+    deinit {
+        // `directory + "b"`: the broken runner's store in the rollback test.
+        for path in [directory, directory + "b"] { try? FileManager.default.removeItem(atPath: path) }
+    }
 
     @Test("up runs every planned step in order, records the lab, down removes it")
     func upAndDown() throws {

@@ -20,6 +20,7 @@ struct LabIntegrationTests {
         defer {
             // Teardown even when an expectation above failed or threw.
             do { try controller.down(id) } catch { Issue.record("lab down failed: \(error)") }
+            try? FileManager.default.removeItem(atPath: directory)
             let left = (try? controller.namespaces(withPrefix: id.namespacePrefix)) ?? ["?"]
             #expect(left.isEmpty, "namespaces left after down: \(left)")
         }
@@ -53,7 +54,10 @@ struct LabIntegrationTests {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vslb-it-\(id)").path
         let controller = LabController(store: LabStateStore(directory: directory))
         let plan = try LabPlan(id: id, gatewayCount: 2)
-        defer { do { try controller.down(id) } catch { Issue.record("lab down failed: \(error)") } }
+        defer {
+            do { try controller.down(id) } catch { Issue.record("lab down failed: \(error)") }
+            try? FileManager.default.removeItem(atPath: directory)
+        }
         try controller.up(plan, owner: ProcessIdentity.current, handOver: true)
 
         // Make the slb ARP for the VIP on the gateway segment: nobody may answer.

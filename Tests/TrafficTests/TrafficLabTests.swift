@@ -59,17 +59,27 @@ struct TrafficLabTests {
     /// A lab of its own (vslb-t<pid>-*), torn down by the caller's defer.
     static func makeLab() throws -> (LabController, LabPlan) {
         let id = try #require(LabID("t\(getpid() % 100_000)"))
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vslb-traffic-\(id)").path
+        let directory = stateDirectory(id)
         let controller = LabController(store: LabStateStore(directory: directory))
         let plan = try LabPlan(id: id, gatewayCount: 1)
         _ = try controller.up(plan, owner: ProcessIdentity.current, handOver: true)
         return (controller, plan)
     }
 
+    static func stateDirectory(_ id: LabID) -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("vslb-traffic-\(id)").path
+    }
+
+    /// Lab down, and its state directory gone.
+    static func removeLab(_ controller: LabController, _ plan: LabPlan) {
+        do { try controller.down(plan.id) } catch { Issue.record("lab down: \(error)") }
+        try? FileManager.default.removeItem(atPath: stateDirectory(plan.id))
+    }
+
     @Test("paced: every packet arrives from its client's address, per kind exactly as reported, with valid UDP checksums")
     func paced() throws {
         let (controller, plan) = try TrafficLabTests.makeLab()
-        defer { do { try controller.down(plan.id) } catch { Issue.record("lab down: \(error)") } }
+        defer { TrafficLabTests.removeLab(controller, plan) }
         let listeners = try NetworkNamespace.run(plan.slbNamespace) {
             Handoff(value: (try Listener(udpPort: 500), try Listener(udpPort: 4500), try Listener(udpPort: nil)))
         }.value
@@ -105,7 +115,7 @@ struct TrafficLabTests {
     @Test("fast: sendmmsg batches of 64, bounded by --count; sent + not sent adds up")
     func fast() throws {
         let (controller, plan) = try TrafficLabTests.makeLab()
-        defer { do { try controller.down(plan.id) } catch { Issue.record("lab down: \(error)") } }
+        defer { TrafficLabTests.removeLab(controller, plan) }
         let listener = try NetworkNamespace.run(plan.slbNamespace) { Handoff(value: try Listener(udpPort: 500)) }.value
         let traffic = try TrafficPlan(clients: 4, rate: 0, duration: 5, vip: LabAddressPlan.slbPublic, mode: .fast,
                                       only: .isakmp, maximumPackets: 640)
