@@ -162,14 +162,7 @@ public final class ClientRunner: @unchecked Sendable {
         let start = MonotonicClock.now()
         let deadline = start + configuration.timeLimit
         var buffer = [UInt8](repeating: 0, count: 65_535)
-        var pollSet: [pollfd] = []
-        var owner: [(tunnel: Int, role: SocketRole)] = []
-        for (i, t) in tunnels.enumerated() {
-            for role in SocketRole.allCases {
-                pollSet.append(pollfd(fd: t.sockets.socket(role).fileDescriptor, events: Int16(POLLIN), revents: 0))
-                owner.append((i, role))
-            }
-        }
+        var pollSet = ClientPollSet(tunnels.map(\.sockets))
         var closingDeadline: MonotonicTime?
         while true {
             var now = MonotonicClock.now()
@@ -180,11 +173,7 @@ public final class ClientRunner: @unchecked Sendable {
             if let next = tunnels.compactMap(\.wakeup).min() {
                 timeout = next > now ? min(timeout, Int64((next - now).nanoseconds / 1_000_000) + 1) : 0
             }
-            _ = pollReadable(&pollSet, timeoutMilliseconds: Int32(timeout))
-            for (p, entry) in pollSet.enumerated() where entry.revents & Int16(POLLIN) != 0 {
-                let (i, role) = owner[p]
-                drain(tunnel: i, role: role, buffer: &buffer)
-            }
+            pollSet.wait(timeoutMilliseconds: Int32(timeout)) { drain(tunnel: $0, role: $1, buffer: &buffer) }
             now = MonotonicClock.now()
             for i in tunnels.indices {
                 if let w = tunnels[i].wakeup, w <= now {
@@ -225,23 +214,13 @@ public final class ClientRunner: @unchecked Sendable {
             guard let (count, from, port) = socket.receive(into: &buffer) else { return }
             let now = MonotonicClock.now()
             guard count <= buffer.count else { continue }
-            switch role {
-            case .ike500:
-                perform(tunnels[i].initiator.receive(Array(buffer[0..<count]), from: IKEEndpoint(from, port), now: now),
-                        tunnel: i, now: now)
-            case .ike4500:
-                let payload = Array(buffer[0..<count])
-                switch classifyNATTDatagram(payload) {
-                case .ike(let m):
-                    perform(tunnels[i].initiator.receive(Array(m), from: IKEEndpoint(from, port), now: now), tunnel: i, now: now)
-                case .esp:
-                    receiveESP(payload, tunnel: i, now: now)
-                case .keepalive, .invalid:
-                    break
-                }
-            case .esp:
-                guard let (_, payload) = ipv4Payload(buffer, count: count) else { continue }
-                receiveESP(Array(payload), tunnel: i, now: now)
+            switch ClientDatagram(role: role, buffer: buffer, count: count) {
+            case .ike(let message, _):
+                perform(tunnels[i].initiator.receive(message, from: IKEEndpoint(from, port), now: now), tunnel: i, now: now)
+            case .esp(let packet):
+                receiveESP(packet, tunnel: i, now: now)
+            case nil:
+                continue
             }
         }
     }

@@ -197,23 +197,12 @@ public final class DPDClientRunner: @unchecked Sendable {
         started = MonotonicClock.now()
         let deadline = started + configuration.hold
         var buffer = [UInt8](repeating: 0, count: 65_535)
-        var pollSet: [pollfd] = []
-        var owner: [(tunnel: Int, role: SocketRole)] = []
-        for (i, t) in tunnels.enumerated() {
-            for role in SocketRole.allCases {
-                pollSet.append(pollfd(fd: t.sockets.socket(role).fileDescriptor, events: Int16(POLLIN), revents: 0))
-                owner.append((i, role))
-            }
-        }
+        var pollSet = ClientPollSet(tunnels.map(\.sockets))
         while true {
             var now = MonotonicClock.now()
             if now >= deadline || StopSignal.requested != 0 { break }
             startTunnels(now: now)
-            _ = pollReadable(&pollSet, timeoutMilliseconds: Int32(Self.tickMilliseconds))
-            for (p, entry) in pollSet.enumerated() where entry.revents & Int16(POLLIN) != 0 {
-                let (i, role) = owner[p]
-                drain(tunnel: i, role: role, buffer: &buffer)
-            }
+            pollSet.wait(timeoutMilliseconds: Int32(Self.tickMilliseconds)) { drain(tunnel: $0, role: $1, buffer: &buffer) }
             now = MonotonicClock.now()
             for i in tunnels.indices {
                 if let w = tunnels[i].wakeup, w <= now {
@@ -258,19 +247,13 @@ public final class DPDClientRunner: @unchecked Sendable {
             guard let (count, from, port) = socket.receive(into: &buffer) else { return }
             let now = MonotonicClock.now()
             guard count <= buffer.count else { continue }
-            switch role {
-            case .ike500:
-                receiveIKE(Array(buffer[0..<count]), from: IKEEndpoint(from, port), to: IKEEndpoint(tunnels[i].local, 500), tunnel: i, now: now)
-            case .ike4500:
-                let payload = Array(buffer[0..<count])
-                switch classifyNATTDatagram(payload) {
-                case .ike(let m): receiveIKE(Array(m), from: IKEEndpoint(from, port), to: IKEEndpoint(tunnels[i].local, 4500), tunnel: i, now: now)
-                case .esp: receiveESP(payload, tunnel: i, now: now)
-                case .keepalive, .invalid: break
-                }
-            case .esp:
-                guard let (_, payload) = ipv4Payload(buffer, count: count) else { continue }
-                receiveESP(Array(payload), tunnel: i, now: now)
+            switch ClientDatagram(role: role, buffer: buffer, count: count) {
+            case .ike(let message, let localPort):
+                receiveIKE(message, from: IKEEndpoint(from, port), to: IKEEndpoint(tunnels[i].local, localPort), tunnel: i, now: now)
+            case .esp(let packet):
+                receiveESP(packet, tunnel: i, now: now)
+            case nil:
+                continue
             }
         }
     }
